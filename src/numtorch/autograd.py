@@ -1,0 +1,167 @@
+"""Reverse-mode automatic differentiation, in one screen.
+
+Every differentiable operation is a :class:`Function` with a ``forward`` that
+computes NumPy arrays and a ``backward`` that maps the gradient of the output
+to the gradients of the inputs. :meth:`Function.apply` runs ``forward`` and, if
+any input requires a gradient, remembers how the output was made. ``backward``
+on a tensor sorts that graph topologically and walks it once in reverse.
+"""
+from contextlib import contextmanager
+
+import numpy as np
+
+_grad_enabled = True
+
+
+def is_grad_enabled():
+    return _grad_enabled
+
+
+@contextmanager
+def _grad_mode(enabled):
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, enabled
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+class no_grad:
+    """Context manager (and decorator) that stops recording operations for autograd."""
+
+    def __enter__(self):
+        self._mode = _grad_mode(False)
+        self._mode.__enter__()
+
+    def __exit__(self, *exc):
+        self._mode.__exit__(*exc)
+
+    def __call__(self, fn):
+        def wrapper(*args, **kwargs):
+            with no_grad():
+                return fn(*args, **kwargs)
+        wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
+        return wrapper
+
+
+class enable_grad(no_grad):
+    """Context manager that turns recording back on inside a ``no_grad`` block."""
+
+    def __enter__(self):
+        self._mode = _grad_mode(True)
+        self._mode.__enter__()
+
+
+class Context:
+    """Scratch space a Function's forward leaves for its backward."""
+
+    def save_for_backward(self, *arrays):
+        self.saved = arrays
+
+
+class Node:
+    """How a non-leaf tensor was made: the Function, its context and its inputs."""
+
+    __slots__ = ("fn", "ctx", "inputs")
+
+    def __init__(self, fn, ctx, inputs):
+        self.fn, self.ctx, self.inputs = fn, ctx, inputs
+
+    def name(self):
+        return self.fn.__name__.lstrip("_") + "Backward"
+
+
+class Function:
+    """Base class of differentiable operations.
+
+    Subclasses define ``forward(ctx, *arrays, **options)`` returning an array and
+    ``backward(ctx, grad)`` returning one gradient (or ``None``) per array input.
+    Inputs to :meth:`apply` are tensors or ``None`` (an absent bias, say);
+    keyword arguments are plain options and never get gradients.
+    """
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs, **options):
+        from .tensor import Tensor
+
+        ctx = Context()
+        data = cls.forward(ctx, *[None if t is None else t.data for t in inputs], **options)
+        out = Tensor._make(data)
+        if _grad_enabled and any(t is not None and t.requires_grad for t in inputs):
+            out._requires_grad = True
+            ctx.needs_input_grad = tuple(t is not None and t.requires_grad for t in inputs)
+            out._node = Node(cls, ctx, inputs)
+        return out
+
+
+def _sum_to_shape(grad, shape):
+    """Undo broadcasting: sum ``grad`` down to ``shape``."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        i + extra for i, n in enumerate(shape) if n == 1 and grad.shape[i + extra] != 1)
+    return grad.sum(axis=axes, keepdims=True).reshape(shape)
+
+
+def _topological_order(root):
+    order, seen, stack = [], set(), [(root, False)]
+    while stack:
+        t, expanded = stack.pop()
+        if expanded:
+            order.append(t)
+            continue
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        stack.append((t, True))
+        if t._node is not None:
+            stack.extend((i, False) for i in t._node.inputs
+                         if i is not None and i.requires_grad and id(i) not in seen)
+    return order
+
+
+def backward(root, gradient=None):
+    """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires grad."""
+    from .tensor import Tensor
+
+    if not root.requires_grad:
+        raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+    if gradient is None:
+        if root.data.size != 1:
+            raise RuntimeError("grad can be implicitly created only for scalar outputs, "
+                               f"but got an output of shape {tuple(root.shape)}")
+        gradient = np.ones_like(root.data)
+    else:
+        gradient = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
+        if gradient.shape != root.data.shape:
+            raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of {tuple(gradient.shape)} "
+                               f"and output[0] has a shape of {tuple(root.shape)}.")
+    grads = {id(root): gradient.astype(root.data.dtype, copy=False)}
+    with _grad_mode(False):
+        for t in reversed(_topological_order(root)):
+            g = grads.pop(id(t), None)
+            if g is None:
+                continue
+            if t._node is None:
+                g = Tensor._make(g.astype(t.data.dtype, copy=True))
+                t.grad = g if t.grad is None else Tensor._make(t.grad.data + g.data)
+                continue
+            in_grads = t._node.fn.backward(t._node.ctx, g)
+            if not isinstance(in_grads, tuple):
+                in_grads = (in_grads,)
+            for inp, ig in zip(t._node.inputs, in_grads):
+                if inp is None or ig is None or not inp.requires_grad:
+                    continue
+                ig = _sum_to_shape(np.asarray(ig), inp.data.shape)
+                key = id(inp)
+                grads[key] = ig if key not in grads else grads[key] + ig

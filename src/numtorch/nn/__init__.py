@@ -1,0 +1,7 @@
+"""Layers (Modules), their functional forms (``numtorch.nn.functional``) and initialisers (``numtorch.nn.init``)."""
+from . import functional, init
+from .modules import *  # noqa: F401,F403
+from .modules import __all__ as _modules_all
+from .parameter import Parameter
+
+__all__ = ["Parameter", "functional", "init"] + _modules_all

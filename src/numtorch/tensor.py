@@ -1,0 +1,674 @@
+"""Tensor: a NumPy array that remembers how it was made.
+
+``data`` holds the values, ``requires_grad`` says whether gradients flow to it,
+``grad`` receives them, and a non-leaf tensor's ``_node`` records the operation
+that produced it (see :mod:`numtorch.autograd`).
+"""
+import builtins
+import numbers
+
+import numpy as np
+
+from . import ops
+from .autograd import backward as _backward
+from .autograd import is_grad_enabled
+from .random import generator
+
+float32 = float = np.dtype("float32")
+float64 = double = np.dtype("float64")
+float16 = half = np.dtype("float16")
+int64 = long = np.dtype("int64")
+int32 = int = np.dtype("int32")
+uint8 = np.dtype("uint8")
+bool = np.dtype("bool")
+_builtin_bool, _builtin_int, _builtin_float = builtins.bool, builtins.int, builtins.float
+
+
+class Size(tuple):
+    """The shape of a tensor: a tuple that prints like torch's."""
+
+    def __repr__(self):
+        return f"numtorch.Size({list(self)})"
+
+    def numel(self):
+        return _builtin_int(np.prod(self, dtype=np.int64))
+
+
+def _default_dtype(array):
+    """torch's defaults: Python floats become float32, Python ints int64."""
+    if array.dtype == np.float64:
+        return array.astype(np.float32)
+    if array.dtype.kind in "iu" and array.dtype != np.int64:
+        return array.astype(np.int64)
+    return array
+
+
+def _category(dtype):
+    return {"b": 0, "i": 1, "u": 1, "f": 2}[dtype.kind]
+
+
+def _result_dtype(a, b):
+    """torch's type promotion for a binary op between a tensor and a tensor or a Python number."""
+    if isinstance(b, Tensor):
+        if _category(a.dtype) == _category(b.dtype):
+            return np.promote_types(a.dtype, b.dtype)
+        return a.dtype if _category(a.dtype) > _category(b.dtype) else b.dtype
+    kind = 0 if isinstance(b, _builtin_bool) else 1 if isinstance(b, numbers.Integral) else 2
+    if kind <= _category(a.dtype):
+        return a.dtype
+    return float32 if kind == 2 else int64
+
+
+def _binary(fn, a, b, **options):
+    dtype = _result_dtype(a, b)
+    if not isinstance(b, Tensor):
+        b = Tensor._make(np.asarray(b, dtype=dtype))
+    out = fn.apply(a, b, **options)
+    if out.data.dtype != dtype:
+        out.data = out.data.astype(dtype)
+    return out
+
+
+def _unwrap(value):
+    return value.data if isinstance(value, Tensor) else value
+
+
+def _shape_args(shape):
+    """Accept both ``f(2, 3)`` and ``f((2, 3))``, as torch does."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return tuple(_builtin_int(s) for s in shape)
+
+
+class Tensor:
+    """A multi-dimensional array with autograd. Make one with :func:`numtorch.tensor`."""
+
+    __array_priority__ = 1000  # so ``ndarray + Tensor`` defers to Tensor.__radd__
+
+    def __init__(self, data, requires_grad=False):
+        self.data = _default_dtype(np.array(data))
+        self._node = None
+        self.grad = None
+        self.requires_grad = requires_grad
+
+    @classmethod
+    def _make(cls, data):
+        t = cls.__new__(cls)
+        t.data, t._node, t.grad, t._requires_grad = data, None, None, False
+        return t
+
+    # ----- attributes --------------------------------------------------------------
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        if value and self.data.dtype.kind != "f":
+            raise RuntimeError("only Tensors of floating point dtype can require gradients, "
+                               f"but got dtype {self.data.dtype}")
+        if not value and self._node is not None:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables.")
+        self._requires_grad = _builtin_bool(value)
+
+    def requires_grad_(self, requires_grad=True):
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def shape(self):
+        return Size(self.data.shape)
+
+    def size(self, dim=None):
+        return self.shape if dim is None else self.data.shape[dim]
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def device(self):
+        return "cpu"
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    def dim(self):
+        return self.data.ndim
+
+    def numel(self):
+        return self.data.size
+
+    @property
+    def is_leaf(self):
+        return self._node is None
+
+    @property
+    def grad_fn(self):
+        return None if self._node is None else self._node.name()
+
+    # ----- conversion ----------------------------------------------------------------
+    def numpy(self):
+        if self.requires_grad:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
+                               "Use tensor.detach().numpy() instead.")
+        return self.data
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def item(self):
+        if self.data.size != 1:
+            raise RuntimeError(f"a Tensor with {self.data.size} elements cannot be converted to Scalar")
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __float__(self):
+        return _builtin_float(self.item())
+
+    def __int__(self):
+        return _builtin_int(self.item())
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self.data.size} values is ambiguous")
+        return _builtin_bool(self.data.item())
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __hash__(self):
+        return id(self)
+
+    def to(self, *args, **kwargs):
+        """Only the CPU exists here; a dtype argument converts, anything else returns ``self``."""
+        dtype = kwargs.get("dtype") or next((a for a in args if isinstance(a, np.dtype)), None)
+        return self.type(dtype) if dtype is not None else self
+
+    def cpu(self):
+        return self
+
+    def type(self, dtype):
+        if np.dtype(dtype) == self.data.dtype:
+            return self
+        out = Cast.apply(self, dtype=np.dtype(dtype))
+        return out
+
+    def float(self):
+        return self.type(float32)
+
+    def double(self):
+        return self.type(float64)
+
+    def long(self):
+        return self.type(int64)
+
+    def detach(self):
+        return Tensor._make(self.data)
+
+    def clone(self):
+        return Cast.apply(self, dtype=self.data.dtype)
+
+    def contiguous(self):
+        return self
+
+    def backward(self, gradient=None):
+        _backward(self, gradient)
+
+    # ----- printing --------------------------------------------------------------------
+    def __repr__(self):
+        data = self.data
+        if data.dtype.kind == "f" and data.size and np.all(np.isfinite(data)) and np.all(data == np.round(data)):
+            body = np.array2string(data, separator=", ", prefix="tensor(", floatmode="maxprec", precision=4)
+        else:
+            body = np.array2string(data, separator=", ", prefix="tensor(", floatmode="fixed", precision=4)
+        extras = []
+        if data.dtype not in (float32, int64, bool):
+            extras.append(f"dtype=numtorch.{data.dtype}")
+        if self._node is not None:
+            extras.append(f"grad_fn=<{self._node.name()}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        if data.size == 0:
+            body = "[]" if data.ndim == 1 else body
+            extras.insert(0, f"size={tuple(data.shape)}") if data.ndim > 1 else None
+        return "tensor(" + ", ".join([body] + extras) + ")"
+
+    # ----- arithmetic -------------------------------------------------------------------
+    def __add__(self, other):
+        return _binary(ops.Add, self, other)
+
+    def __radd__(self, other):
+        return _binary(ops.Add, self, other)
+
+    def __sub__(self, other):
+        return _binary(ops.Sub, self, other)
+
+    def __rsub__(self, other):
+        return _binary(ops.Sub, self, other).__neg__()
+
+    def __mul__(self, other):
+        return _binary(ops.Mul, self, other)
+
+    def __rmul__(self, other):
+        return _binary(ops.Mul, self, other)
+
+    def __truediv__(self, other):
+        if self.data.dtype.kind != "f" and not (isinstance(other, Tensor) and other.dtype.kind == "f"):
+            return self.float() / other  # torch's true division of integers gives floats
+        return _binary(ops.Div, self, other)
+
+    def __rtruediv__(self, other):
+        return full_like(self, other, dtype=_result_dtype(self, other)) / self
+
+    def __pow__(self, exponent):
+        needs = isinstance(exponent, Tensor) and exponent.requires_grad
+        return _binary(ops.Pow, self, exponent, exponent_requires_grad=needs)
+
+    def __rpow__(self, base):
+        return full_like(self, base, dtype=_result_dtype(self, base)) ** self
+
+    def __neg__(self):
+        return ops.Neg.apply(self)
+
+    def __matmul__(self, other):
+        return ops.MatMul.apply(self, other)
+
+    def matmul(self, other):
+        return ops.MatMul.apply(self, other)
+
+    def add(self, other, alpha=1):
+        return self + (other * alpha if alpha != 1 else other)
+
+    def sub(self, other, alpha=1):
+        return self - (other * alpha if alpha != 1 else other)
+
+    def mul(self, other):
+        return self * other
+
+    def div(self, other):
+        return self / other
+
+    def pow(self, exponent):
+        return self ** exponent
+
+    def __abs__(self):
+        return self.abs()
+
+    # comparisons give bool tensors and never gradients
+    def __eq__(self, other):
+        return Tensor._make(np.asarray(self.data == _unwrap(other)))
+
+    def __ne__(self, other):
+        return Tensor._make(np.asarray(self.data != _unwrap(other)))
+
+    def __lt__(self, other):
+        return Tensor._make(np.asarray(self.data < _unwrap(other)))
+
+    def __le__(self, other):
+        return Tensor._make(np.asarray(self.data <= _unwrap(other)))
+
+    def __gt__(self, other):
+        return Tensor._make(np.asarray(self.data > _unwrap(other)))
+
+    def __ge__(self, other):
+        return Tensor._make(np.asarray(self.data >= _unwrap(other)))
+
+    # ----- elementwise functions --------------------------------------------------------------
+    def exp(self):
+        return ops.Exp.apply(self)
+
+    def log(self):
+        return ops.Log.apply(self)
+
+    def sqrt(self):
+        return ops.Sqrt.apply(self)
+
+    def abs(self):
+        return ops.Abs.apply(self)
+
+    def tanh(self):
+        return ops.Tanh.apply(self)
+
+    def sigmoid(self):
+        return ops.Sigmoid.apply(self)
+
+    def relu(self):
+        return self.clamp(min=0)
+
+    def clamp(self, min=None, max=None):
+        if min is None and max is None:
+            raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
+        return ops.Clamp.apply(self, min=min, max=max)
+
+    # ----- reductions ---------------------------------------------------------------------------
+    def sum(self, dim=None, keepdim=False):
+        return ops.Sum.apply(self, dim=_dims(dim), keepdim=keepdim)
+
+    def mean(self, dim=None, keepdim=False):
+        if self.data.dtype.kind != "f":
+            raise RuntimeError("mean(): could not infer output dtype. Input dtype must be floating point, "
+                               f"but got {self.data.dtype}")
+        return ops.Mean.apply(self, dim=_dims(dim), keepdim=keepdim)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        if correction is None:
+            correction = 1 if unbiased is None or unbiased else 0
+        return ops.Var.apply(self, dim=_dims(dim), correction=correction, keepdim=keepdim)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+
+    def max(self, dim=None, keepdim=False):
+        """``max()`` is the largest element; ``max(dim)`` returns ``(values, indices)``."""
+        if isinstance(dim, Tensor):  # torch.max(a, b) is the elementwise maximum
+            return where(self >= dim, self, dim)
+        out = ops.Max.apply(self, dim=dim, keepdim=keepdim)
+        if dim is None:
+            return out
+        indices = Tensor._make(np.asarray(self.data.argmax(axis=dim)))
+        if keepdim:
+            indices = indices.unsqueeze(dim)
+        return MaxResult(out, indices)
+
+    def min(self, dim=None, keepdim=False):
+        result = (-self).max(dim, keepdim)
+        return -result if dim is None else MaxResult(-result.values, result.indices)
+
+    def argmax(self, dim=None, keepdim=False):
+        if dim is None:
+            return Tensor._make(np.asarray(self.data.argmax()))
+        return self.max(dim, keepdim).indices
+
+    # ----- shape ----------------------------------------------------------------------------
+    def reshape(self, *shape):
+        shape = _shape_args(shape)
+        if self.data.shape == shape:
+            return self
+        try:
+            np.empty(self.data.shape, dtype=np.bool_).reshape(shape)
+        except ValueError:
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {self.data.size}") from None
+        return ops.Reshape.apply(self, shape=shape)
+
+    view = reshape
+
+    def view_as(self, other):
+        return self.reshape(other.shape)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        if self.data.ndim == 0:
+            return self.reshape(1)
+        start, end = start_dim % self.data.ndim, end_dim % self.data.ndim
+        shape = self.data.shape
+        return self.reshape(shape[:start] + (-1,) + shape[end + 1:]) if start <= end else self
+
+    def permute(self, *dims):
+        dims = tuple(d % self.data.ndim for d in _shape_args(dims))
+        if sorted(dims) != list(range(self.data.ndim)):
+            raise RuntimeError(f"permute(): number of dims don't match or repeated dims: "
+                               f"expected a permutation of {self.data.ndim} dims, but got {list(dims)}")
+        return ops.Permute.apply(self, dims=dims)
+
+    def transpose(self, dim0, dim1):
+        dims = list(range(self.data.ndim))
+        dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
+        return self.permute(dims)
+
+    def t(self):
+        return self.transpose(0, 1) if self.data.ndim == 2 else self
+
+    @property
+    def T(self):
+        return self.permute(tuple(reversed(range(self.data.ndim))))
+
+    def unsqueeze(self, dim):
+        dim = dim if dim >= 0 else dim + self.data.ndim + 1
+        return self.reshape(self.data.shape[:dim] + (1,) + self.data.shape[dim:])
+
+    def squeeze(self, dim=None):
+        shape = self.data.shape
+        if dim is None:
+            return self.reshape(tuple(s for s in shape if s != 1))
+        dim %= max(len(shape), 1)
+        return self.reshape(shape[:dim] + shape[dim + 1:]) if shape and shape[dim] == 1 else self
+
+    def expand(self, *sizes):
+        sizes = tuple(s if s != -1 else self.data.shape[i - len(sizes) + self.data.ndim]
+                      for i, s in enumerate(_shape_args(sizes)))
+        return self + zeros(sizes, dtype=self.dtype)
+
+    def __getitem__(self, index):
+        index = tuple(_unwrap(i) for i in index) if isinstance(index, tuple) else _unwrap(index)
+        return ops.GetItem.apply(self, index=index)
+
+    def __setitem__(self, index, value):
+        if self.requires_grad and is_grad_enabled():
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation."
+                               if self.is_leaf else
+                               "numtorch does not differentiate through item assignment; "
+                               "build the tensor with cat/stack or use no_grad()")
+        index = tuple(_unwrap(i) for i in index) if isinstance(index, tuple) else _unwrap(index)
+        self.data[index] = _unwrap(value)
+
+    # ----- in place ---------------------------------------------------------------------------
+    def _assign(self, result):
+        """Make ``self`` hold ``result``: truly in place when no graph is recorded."""
+        if self.requires_grad and is_grad_enabled():
+            if self._node is None:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+            # Rebind rather than overwrite: arrays saved for backward keep their old values.
+            self.data, self._node = result.data.astype(self.data.dtype, copy=False), result._node
+        else:
+            self.data[...] = _unwrap(result)
+        return self
+
+    def add_(self, other, alpha=1):
+        return self._assign(self.add(other, alpha))
+
+    def sub_(self, other, alpha=1):
+        return self._assign(self.sub(other, alpha))
+
+    def mul_(self, other):
+        return self._assign(self * other)
+
+    def div_(self, other):
+        return self._assign(self / other)
+
+    def clamp_(self, min=None, max=None):
+        return self._assign(self.clamp(min, max))
+
+    __iadd__, __isub__, __imul__, __itruediv__ = add_, sub_, mul_, div_
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def fill_(self, value):
+        return self._assign(full_like(self, _unwrap(value)))
+
+    def copy_(self, src):
+        src = src if isinstance(src, Tensor) else tensor(src)
+        return self._assign(src + zeros_like(self))
+
+    def uniform_(self, a=0.0, b=1.0):
+        return self._assign(Tensor._make(generator().uniform(a, b, self.data.shape)))
+
+    def normal_(self, mean=0.0, std=1.0):
+        return self._assign(Tensor._make(generator().normal(mean, std, self.data.shape)))
+
+
+class MaxResult(tuple):
+    """``(values, indices)`` as returned by ``max(dim)``, like torch's named tuple."""
+
+    def __new__(cls, values, indices):
+        return super().__new__(cls, (values, indices))
+
+    values = property(lambda self: self[0])
+    indices = property(lambda self: self[1])
+
+
+class Cast(ops.Function):
+    @staticmethod
+    def forward(ctx, a, dtype):
+        ctx.dtype = a.dtype
+        return a.astype(dtype, copy=True)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.astype(ctx.dtype)
+
+
+def _dims(dim):
+    return tuple(dim) if isinstance(dim, list) else dim
+
+
+# ----- creating tensors ---------------------------------------------------------------------------
+def tensor(data, dtype=None, requires_grad=False):
+    """A new tensor holding a copy of ``data`` (floats become float32, integers int64)."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, np.ndarray) or dtype is not None:
+        array = np.array(data, dtype=dtype)
+    else:
+        array = _default_dtype(np.array(data))
+    return Tensor._make(array).requires_grad_(requires_grad)
+
+
+def from_numpy(array):
+    """A tensor sharing memory with the NumPy array (same dtype)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    return Tensor._make(array)
+
+
+def as_tensor(data, dtype=None):
+    return data if isinstance(data, Tensor) and dtype in (None, data.dtype) else tensor(data, dtype)
+
+
+def _filled(fill, shape, dtype, requires_grad):
+    dtype = float32 if dtype is None else np.dtype(dtype)
+    return Tensor._make(np.full(_shape_args(shape), fill, dtype=dtype)).requires_grad_(requires_grad)
+
+
+def zeros(*size, dtype=None, requires_grad=False):
+    return _filled(0, size, dtype, requires_grad)
+
+
+def ones(*size, dtype=None, requires_grad=False):
+    return _filled(1, size, dtype, requires_grad)
+
+
+def empty(*size, dtype=None, requires_grad=False):
+    """Uninitialised in torch; zeros here, so a forgotten initialisation is at least deterministic."""
+    return _filled(0, size, dtype, requires_grad)
+
+
+def full(size, fill_value, dtype=None, requires_grad=False):
+    if dtype is None:
+        dtype = _default_dtype(np.array(fill_value)).dtype
+    return _filled(fill_value, size, dtype, requires_grad)
+
+
+def zeros_like(input, dtype=None, requires_grad=False):
+    return _filled(0, input.shape, dtype or input.dtype, requires_grad)
+
+
+def ones_like(input, dtype=None, requires_grad=False):
+    return _filled(1, input.shape, dtype or input.dtype, requires_grad)
+
+
+def full_like(input, fill_value, dtype=None, requires_grad=False):
+    return _filled(fill_value, input.shape, dtype or input.dtype, requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad=False):
+    if end is None:
+        start, end = 0, start
+    array = np.arange(start, end, step)
+    array = _default_dtype(array) if dtype is None else array.astype(dtype)
+    return Tensor._make(array).requires_grad_(requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, requires_grad=False):
+    return Tensor._make(np.linspace(start, end, steps, dtype=dtype or float32)).requires_grad_(requires_grad)
+
+
+def randn(*size, dtype=None, requires_grad=False):
+    array = generator().standard_normal(_shape_args(size), dtype=np.float32).astype(dtype or float32)
+    return Tensor._make(array).requires_grad_(requires_grad)
+
+
+def rand(*size, dtype=None, requires_grad=False):
+    array = generator().random(_shape_args(size), dtype=np.float32).astype(dtype or float32)
+    return Tensor._make(array).requires_grad_(requires_grad)
+
+
+def randint(low, high=None, size=None, dtype=None):
+    if high is None:
+        low, high = 0, low
+    return Tensor._make(generator().integers(low, high, size=_shape_args(size), dtype=dtype or int64))
+
+
+def randperm(n, dtype=None):
+    return Tensor._make(generator().permutation(n).astype(dtype or int64))
+
+
+def randn_like(input, dtype=None, requires_grad=False):
+    return randn(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+
+
+def rand_like(input, dtype=None, requires_grad=False):
+    return rand(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+
+
+# ----- functions over several tensors -------------------------------------------------------------
+def cat(tensors, dim=0):
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("cat(): expected a non-empty list of Tensors")
+    return ops.Cat.apply(*tensors, dim=dim)
+
+
+concat = cat
+
+
+def stack(tensors, dim=0):
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    shapes = {t.shape for t in tensors}
+    if len(shapes) > 1:
+        raise RuntimeError(f"stack expects each tensor to be equal size, but got {sorted(map(tuple, shapes))}")
+    return ops.Stack.apply(*tensors, dim=dim)
+
+
+def where(condition, input, other):
+    condition = _unwrap(condition)
+    input = input if isinstance(input, Tensor) else tensor(input)
+    mask = Tensor._make(condition.astype(input.dtype))
+    return input * mask + other * (1 - mask)
+
+
+def flatten(input, start_dim=0, end_dim=-1):
+    return input.flatten(start_dim, end_dim)
+
+
+def equal(input, other):
+    """True if both tensors have the same shape and the same elements."""
+    return input.shape == other.shape and _builtin_bool(np.array_equal(input.data, other.data))
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return _builtin_bool(np.allclose(input.data, _unwrap(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
