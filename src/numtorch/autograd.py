@@ -91,16 +91,24 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **options):
-        from .tensor import Tensor
-
         ctx = Context()
         data = cls.forward(ctx, *[None if t is None else t.data for t in inputs], **options)
-        out = Tensor._make(data)
-        if _grad_enabled and any(t is not None and t.requires_grad for t in inputs):
-            out._requires_grad = True
-            ctx.needs_input_grad = tuple(t is not None and t.requires_grad for t in inputs)
-            out._node = Node(cls, ctx, inputs)
+        out = _tensor_type._make(data)
+        if _grad_enabled:
+            needs = tuple(t is not None and t._requires_grad for t in inputs)
+            if True in needs:
+                out._requires_grad = True
+                ctx.needs_input_grad = needs
+                out._node = Node(cls, ctx, inputs)
         return out
+
+
+_tensor_type = None  # numtorch.Tensor; tensor.py imports this module, then registers itself here
+
+
+def register_tensor_type(cls):
+    global _tensor_type
+    _tensor_type = cls
 
 
 def _sum_to_shape(grad, shape):
@@ -126,14 +134,13 @@ def _topological_order(root):
         stack.append((t, True))
         if t._node is not None:
             stack.extend((i, False) for i in t._node.inputs
-                         if i is not None and i.requires_grad and id(i) not in seen)
+                         if i is not None and i._requires_grad and id(i) not in seen)
     return order
 
 
 def backward(root, gradient=None):
     """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires grad."""
-    from .tensor import Tensor
-
+    Tensor = _tensor_type
     if not root.requires_grad:
         raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
     if gradient is None:
@@ -160,7 +167,7 @@ def backward(root, gradient=None):
             if not isinstance(in_grads, tuple):
                 in_grads = (in_grads,)
             for inp, ig in zip(t._node.inputs, in_grads):
-                if inp is None or ig is None or not inp.requires_grad:
+                if inp is None or ig is None or not inp._requires_grad:
                     continue
                 ig = _sum_to_shape(np.asarray(ig), inp.data.shape)
                 key = id(inp)

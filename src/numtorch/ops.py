@@ -39,7 +39,7 @@ class Mul(Function):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved
-        return g * b, g * a
+        return g * b, (g * a if ctx.needs_input_grad[1] else None)
 
 
 class Div(Function):
@@ -51,25 +51,25 @@ class Div(Function):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved
-        return g / b, -g * a / (b * b)
+        return g / b, (-g * a / (b * b) if ctx.needs_input_grad[1] else None)
 
 
 class Pow(Function):
     @staticmethod
-    def forward(ctx, a, b, exponent_requires_grad=False):
+    def forward(ctx, a, b):
         out = a ** b
         ctx.save_for_backward(a, b, out)
-        ctx.needs_b = exponent_requires_grad
         return out
 
     @staticmethod
     def backward(ctx, g):
         a, b, out = ctx.saved
         grad_b = None
-        if ctx.needs_b:
+        if ctx.needs_input_grad[1]:
             with np.errstate(divide="ignore", invalid="ignore"):
                 grad_b = np.where(a > 0, g * out * np.log(np.where(a > 0, a, 1)), 0).astype(out.dtype)
-        return g * b * a ** (b - 1), grad_b
+        grad_a = g * b * a ** (b - 1) if ctx.needs_input_grad[0] else None
+        return grad_a, grad_b
 
 
 class Neg(Function):

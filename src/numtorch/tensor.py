@@ -11,7 +11,7 @@ import numpy as np
 
 from . import ops
 from .autograd import backward as _backward
-from .autograd import is_grad_enabled
+from .autograd import is_grad_enabled, register_tensor_type
 from .random import generator
 
 float32 = float = np.dtype("float32")
@@ -59,11 +59,13 @@ def _result_dtype(a, b):
     return float32 if kind == 2 else int64
 
 
-def _binary(fn, a, b, **options):
+def _binary(fn, a, b):
+    if type(b) is builtins.float and a.data.dtype.kind == "f":  # the common case, made cheap
+        return fn.apply(a, Tensor._make(np.asarray(b, a.data.dtype)))
     dtype = _result_dtype(a, b)
     if not isinstance(b, Tensor):
         b = Tensor._make(np.asarray(b, dtype=dtype))
-    out = fn.apply(a, b, **options)
+    out = fn.apply(a, b)
     if out.data.dtype != dtype:
         out.data = out.data.astype(dtype)
     return out
@@ -93,6 +95,8 @@ class Tensor:
 
     @classmethod
     def _make(cls, data):
+        if type(data) is not np.ndarray:  # NumPy gives scalars, not 0-d arrays, from 0-d arithmetic
+            data = np.asarray(data)
         t = cls.__new__(cls)
         t.data, t._node, t.grad, t._requires_grad = data, None, None, False
         return t
@@ -270,8 +274,7 @@ class Tensor:
         return full_like(self, other, dtype=_result_dtype(self, other)) / self
 
     def __pow__(self, exponent):
-        needs = isinstance(exponent, Tensor) and exponent.requires_grad
-        return _binary(ops.Pow, self, exponent, exponent_requires_grad=needs)
+        return _binary(ops.Pow, self, exponent)
 
     def __rpow__(self, base):
         return full_like(self, base, dtype=_result_dtype(self, base)) ** self
@@ -503,6 +506,9 @@ class Tensor:
 
     def normal_(self, mean=0.0, std=1.0):
         return self._assign(Tensor._make(generator().normal(mean, std, self.data.shape)))
+
+
+register_tensor_type(Tensor)
 
 
 class MaxResult(tuple):

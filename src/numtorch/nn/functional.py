@@ -206,22 +206,27 @@ class _MaxPool2d(Function):
         xp = _pad(x, padding, -np.inf)
         slices = _offset_slices(kernel, stride, dilation, out_size)
         out = xp[slices[0][2]].copy()
-        winner = np.zeros(out.shape, dtype=np.uint8)  # which kernel offset held the maximum
-        for k, (_, _, where) in enumerate(slices[1:], start=1):
-            candidate = xp[where]
-            better = candidate > out
-            np.copyto(out, candidate, where=better)
-            winner[better] = k
+        for _, _, where in slices[1:]:
+            np.maximum(out, xp[where], out=out)
+        # Which kernel offset held the maximum: the first one, on ties, as in torch.
+        winner = np.full(out.shape, len(slices) - 1, dtype=np.uint8)
+        for k in range(len(slices) - 2, -1, -1):
+            winner = np.where(xp[slices[k][2]] == out, np.uint8(k), winner)
         ctx.save_for_backward(winner)
-        ctx.geometry = (xp.shape, slices, padding)
+        # Windows that do not overlap can write their gradient instead of adding it.
+        overlap = any(s < k * d for s, k, d in zip(stride, kernel, dilation))
+        ctx.geometry = (xp.shape, slices, padding, overlap)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        (winner,), (xp_shape, slices, padding) = ctx.saved, ctx.geometry
+        (winner,), (xp_shape, slices, padding, overlap) = ctx.saved, ctx.geometry
         grad_xp = np.zeros(xp_shape, dtype=g.dtype)
         for k, (_, _, where) in enumerate(slices):
-            grad_xp[where] += np.where(winner == k, g, 0)
+            if overlap:
+                grad_xp[where] += np.where(winner == k, g, 0)
+            else:
+                np.multiply(g, winner == k, out=grad_xp[where])
         return _unpad(grad_xp, padding)
 
 
