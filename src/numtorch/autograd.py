@@ -6,6 +6,7 @@ to the gradients of the inputs. :meth:`Function.apply` runs ``forward`` and, if
 any input requires a gradient, remembers how the output was made. ``backward``
 on a tensor sorts that graph topologically and walks it once in reverse.
 """
+import functools
 from contextlib import contextmanager
 
 import numpy as np
@@ -38,10 +39,10 @@ class no_grad:
         self._mode.__exit__(*exc)
 
     def __call__(self, fn):
+        @functools.wraps(fn)  # keeps the name, docstring and signature for help()
         def wrapper(*args, **kwargs):
-            with no_grad():
+            with type(self)():
                 return fn(*args, **kwargs)
-        wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
         return wrapper
 
 
@@ -61,15 +62,21 @@ class Context:
 
 
 class Node:
-    """How a non-leaf tensor was made: the Function, its context and its inputs."""
+    """How a non-leaf tensor was made: the Function, its context, its inputs and their nodes.
 
-    __slots__ = ("fn", "ctx", "inputs")
+    ``parents`` records each input's own node as it was when this one was made. An
+    in-place operation later gives the input tensor a new node, but this edge must
+    still lead to the value that was actually used.
+    """
+
+    __slots__ = ("fn", "ctx", "inputs", "parents")
 
     def __init__(self, fn, ctx, inputs):
         self.fn, self.ctx, self.inputs = fn, ctx, inputs
+        self.parents = tuple(None if t is None else t._node for t in inputs)
 
     def name(self):
-        return self.fn.__name__.lstrip("_") + "Backward"
+        return self.fn.__name__.lstrip("_") + "Backward0"
 
 
 class Function:
@@ -122,19 +129,19 @@ def _sum_to_shape(grad, shape):
 
 
 def _topological_order(root):
+    """The nodes ``root`` depends on, each after all the nodes it depends on."""
     order, seen, stack = [], set(), [(root, False)]
     while stack:
-        t, expanded = stack.pop()
+        node, expanded = stack.pop()
         if expanded:
-            order.append(t)
+            order.append(node)
             continue
-        if id(t) in seen:
+        if id(node) in seen:
             continue
-        seen.add(id(t))
-        stack.append((t, True))
-        if t._node is not None:
-            stack.extend((i, False) for i in t._node.inputs
-                         if i is not None and i._requires_grad and id(i) not in seen)
+        seen.add(id(node))
+        stack.append((node, True))
+        stack.extend((parent, False) for parent, needed in zip(node.parents, node.ctx.needs_input_grad)
+                     if needed and parent is not None and id(parent) not in seen)
     return order
 
 
@@ -153,22 +160,30 @@ def backward(root, gradient=None):
         if gradient.shape != root.data.shape:
             raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of {tuple(gradient.shape)} "
                                f"and output[0] has a shape of {tuple(root.shape)}.")
-    grads = {id(root): gradient.astype(root.data.dtype, copy=False)}
-    with _grad_mode(False):
-        for t in reversed(_topological_order(root)):
-            g = grads.pop(id(t), None)
-            if g is None:
-                continue
-            if t._node is None:
-                g = Tensor._make(g.astype(t.data.dtype, copy=True))
-                t.grad = g if t.grad is None else Tensor._make(t.grad.data + g.data)
-                continue
-            in_grads = t._node.fn.backward(t._node.ctx, g)
-            if not isinstance(in_grads, tuple):
-                in_grads = (in_grads,)
-            for inp, ig in zip(t._node.inputs, in_grads):
-                if inp is None or ig is None or not inp._requires_grad:
+    gradient = gradient.astype(root.data.dtype, copy=False)
+    leaves = {}  # id -> (leaf, summed gradient), written to .grad once at the end
+    if root._node is None:
+        leaves[id(root)] = (root, gradient)
+    else:
+        grads = {id(root._node): gradient}
+        with _grad_mode(False):
+            for node in reversed(_topological_order(root._node)):
+                g = grads.pop(id(node), None)
+                if g is None:
                     continue
-                ig = _sum_to_shape(np.asarray(ig), inp.data.shape)
-                key = id(inp)
-                grads[key] = ig if key not in grads else grads[key] + ig
+                in_grads = node.fn.backward(node.ctx, g)
+                if not isinstance(in_grads, tuple):
+                    in_grads = (in_grads,)
+                for inp, parent, needed, ig in zip(node.inputs, node.parents, node.ctx.needs_input_grad, in_grads):
+                    if not needed or ig is None:
+                        continue
+                    ig = _sum_to_shape(np.asarray(ig), inp.data.shape)
+                    if parent is None:
+                        leaf, total = leaves.get(id(inp), (inp, 0))
+                        leaves[id(inp)] = (leaf, total + ig)
+                    else:
+                        key = id(parent)
+                        grads[key] = ig if key not in grads else grads[key] + ig
+    for leaf, g in leaves.values():
+        g = Tensor._make(np.array(g, dtype=leaf.data.dtype))  # a fresh array: never a view of a saved one
+        leaf.grad = g if leaf.grad is None else Tensor._make(leaf.grad.data + g.data)

@@ -91,6 +91,8 @@ class MatMul(Function):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved
+        if a.ndim == 1 and b.ndim == 1:  # a dot product: g is a scalar
+            return g * b, g * a
         # Treat vectors as 1-row / 1-column matrices, then drop that axis again.
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
@@ -152,6 +154,18 @@ class Abs(Function):
     @staticmethod
     def backward(ctx, g):
         return g * np.sign(ctx.saved[0])
+
+
+class Relu(Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = np.maximum(a, 0)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * (ctx.saved[0] > 0)
 
 
 class Tanh(Function):
@@ -264,6 +278,17 @@ class Max(Function):
         idx = np.expand_dims(ctx.indices, ctx.dim)
         np.put_along_axis(grad, idx, g if ctx.keepdim else np.expand_dims(g, ctx.dim), ctx.dim)
         return grad
+
+
+class Where(Function):
+    @staticmethod
+    def forward(ctx, a, b, condition):
+        ctx.condition = condition
+        return np.where(condition, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        return np.where(ctx.condition, g, 0), np.where(ctx.condition, 0, g)
 
 
 class Reshape(Function):

@@ -65,10 +65,29 @@ def _binary(fn, a, b):
     dtype = _result_dtype(a, b)
     if not isinstance(b, Tensor):
         b = Tensor._make(np.asarray(b, dtype=dtype))
-    out = fn.apply(a, b)
+    try:
+        out = fn.apply(a, b)
+    except ValueError:
+        _check_broadcast(a.data.shape, b.data.shape)  # torch's words, if that was the problem
+        raise
     if out.data.dtype != dtype:
         out.data = out.data.astype(dtype)
     return out
+
+
+def _check_broadcast(a, b):
+    for i in range(1, min(len(a), len(b)) + 1):
+        if a[-i] != b[-i] and 1 not in (a[-i], b[-i]):
+            raise RuntimeError(f"The size of tensor a ({a[-i]}) must match the size of tensor b ({b[-i]}) "
+                               f"at non-singleton dimension {max(len(a), len(b)) - i}")
+
+
+def _dim(dim, ndim):
+    """``dim`` as an index in ``range(ndim)``; negative counts from the end, as in torch."""
+    low, high = -max(ndim, 1), max(ndim, 1) - 1
+    if not low <= dim <= high:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{low}, {high}], but got {dim})")
+    return dim % max(ndim, 1)
 
 
 def _unwrap(value):
@@ -230,7 +249,8 @@ class Tensor:
     # ----- printing --------------------------------------------------------------------
     def __repr__(self):
         data = self.data
-        if data.dtype.kind == "f" and data.size and np.all(np.isfinite(data)) and np.all(data == np.round(data)):
+        finite = data[np.isfinite(data)] if data.dtype.kind == "f" else None
+        if finite is not None and data.size and np.all(finite == np.round(finite)):
             body = np.array2string(data, separator=", ", prefix="tensor(", floatmode="maxprec", precision=4)
         else:
             body = np.array2string(data, separator=", ", prefix="tensor(", floatmode="fixed", precision=4)
@@ -283,10 +303,17 @@ class Tensor:
         return ops.Neg.apply(self)
 
     def __matmul__(self, other):
+        if self.data.ndim == 0 or other.data.ndim == 0:
+            raise RuntimeError("both arguments to matmul need to be at least 1D, "
+                               f"but they are {self.data.ndim}D and {other.data.ndim}D")
+        inner = other.shape[0] if other.data.ndim == 1 else other.shape[-2]
+        if self.shape[-1] != inner:
+            rows = self.data.size // self.shape[-1] if self.shape[-1] else 0
+            cols = other.shape[-1] if other.data.ndim > 1 else 1
+            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{self.shape[-1]} and {inner}x{cols})")
         return ops.MatMul.apply(self, other)
 
-    def matmul(self, other):
-        return ops.MatMul.apply(self, other)
+    matmul = __matmul__
 
     def add(self, other, alpha=1):
         return self + (other * alpha if alpha != 1 else other)
@@ -345,7 +372,7 @@ class Tensor:
         return ops.Sigmoid.apply(self)
 
     def relu(self):
-        return self.clamp(min=0)
+        return ops.Relu.apply(self)
 
     def clamp(self, min=None, max=None):
         if min is None and max is None:
@@ -410,12 +437,14 @@ class Tensor:
     def flatten(self, start_dim=0, end_dim=-1):
         if self.data.ndim == 0:
             return self.reshape(1)
-        start, end = start_dim % self.data.ndim, end_dim % self.data.ndim
+        start, end = _dim(start_dim, self.data.ndim), _dim(end_dim, self.data.ndim)
+        if start > end:
+            raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
         shape = self.data.shape
-        return self.reshape(shape[:start] + (-1,) + shape[end + 1:]) if start <= end else self
+        return self.reshape(shape[:start] + (-1,) + shape[end + 1:])
 
     def permute(self, *dims):
-        dims = tuple(d % self.data.ndim for d in _shape_args(dims))
+        dims = tuple(_dim(d, self.data.ndim) for d in _shape_args(dims))
         if sorted(dims) != list(range(self.data.ndim)):
             raise RuntimeError(f"permute(): number of dims don't match or repeated dims: "
                                f"expected a permutation of {self.data.ndim} dims, but got {list(dims)}")
@@ -423,6 +452,7 @@ class Tensor:
 
     def transpose(self, dim0, dim1):
         dims = list(range(self.data.ndim))
+        dim0, dim1 = _dim(dim0, self.data.ndim), _dim(dim1, self.data.ndim)
         dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
         return self.permute(dims)
 
@@ -434,14 +464,14 @@ class Tensor:
         return self.permute(tuple(reversed(range(self.data.ndim))))
 
     def unsqueeze(self, dim):
-        dim = dim if dim >= 0 else dim + self.data.ndim + 1
+        dim = _dim(dim, self.data.ndim + 1)
         return self.reshape(self.data.shape[:dim] + (1,) + self.data.shape[dim:])
 
     def squeeze(self, dim=None):
         shape = self.data.shape
         if dim is None:
             return self.reshape(tuple(s for s in shape if s != 1))
-        dim %= max(len(shape), 1)
+        dim = _dim(dim, len(shape))
         return self.reshape(shape[:dim] + shape[dim + 1:]) if shape and shape[dim] == 1 else self
 
     def expand(self, *sizes):
@@ -465,11 +495,19 @@ class Tensor:
     # ----- in place ---------------------------------------------------------------------------
     def _assign(self, result):
         """Make ``self`` hold ``result``: truly in place when no graph is recorded."""
-        if self.requires_grad and is_grad_enabled():
-            if self._node is None:
+        if result.data.shape != self.data.shape:
+            raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape "
+                               f"{list(result.shape)}")
+        if not np.can_cast(result.data.dtype, self.data.dtype, "same_kind"):
+            raise RuntimeError(f"result type {result.data.dtype} can't be cast to the desired output type "
+                               f"{self.data.dtype}")
+        if is_grad_enabled() and (self._requires_grad or result._requires_grad):
+            if self._requires_grad and self._node is None:
                 raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-            # Rebind rather than overwrite: arrays saved for backward keep their old values.
-            self.data, self._node = result.data.astype(self.data.dtype, copy=False), result._node
+            # Rebind rather than overwrite: arrays saved for backward keep their old values, and
+            # nodes recorded earlier keep pointing at the old node (see autograd.Node.parents).
+            self.data = result.data.astype(self.data.dtype, copy=False)
+            self._node, self._requires_grad = result._node, True
         else:
             self.data[...] = _unwrap(result)
         return self
@@ -499,7 +537,7 @@ class Tensor:
 
     def copy_(self, src):
         src = src if isinstance(src, Tensor) else tensor(src)
-        return self._assign(src + zeros_like(self))
+        return self._assign((src + zeros_like(self)).type(self.dtype))  # copy_ converts, unlike add_
 
     def uniform_(self, a=0.0, b=1.0):
         return self._assign(Tensor._make(generator().uniform(a, b, self.data.shape)))
@@ -640,6 +678,14 @@ def cat(tensors, dim=0):
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("cat(): expected a non-empty list of Tensors")
+    dim = _dim(dim, tensors[0].dim())
+    for i, t in enumerate(tensors[1:], start=1):
+        if t.dim() != tensors[0].dim():
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {tensors[0].dim()} and {t.dim()}")
+        for d, (expected, got) in enumerate(zip(tensors[0].shape, t.shape)):
+            if d != dim and expected != got:
+                raise RuntimeError(f"Sizes of tensors must match except in dimension {dim}. "
+                                   f"Expected size {expected} but got size {got} for tensor number {i} in the list.")
     return ops.Cat.apply(*tensors, dim=dim)
 
 
@@ -657,10 +703,14 @@ def stack(tensors, dim=0):
 
 
 def where(condition, input, other):
-    condition = _unwrap(condition)
-    input = input if isinstance(input, Tensor) else tensor(input)
-    mask = Tensor._make(condition.astype(input.dtype))
-    return input * mask + other * (1 - mask)
+    """Elementwise ``input if condition else other``; either of them may be a Python number."""
+    if not isinstance(input, Tensor):
+        input = tensor(input, dtype=other.dtype if isinstance(other, Tensor) else None)
+    dtype = _result_dtype(input, other)
+    if not isinstance(other, Tensor):
+        other = tensor(other, dtype=dtype)
+    out = ops.Where.apply(input, other, condition=np.asarray(_unwrap(condition), dtype=np.bool_))
+    return out if out.data.dtype == dtype else out.type(dtype)
 
 
 def flatten(input, start_dim=0, end_dim=-1):

@@ -64,8 +64,8 @@ def _unpad(x, padding):
 
 def _check_rank(input, ranks, name):
     if input.dim() not in ranks:
-        expected = " or ".join(f"{r}D" for r in ranks)
-        raise RuntimeError(f"{name}: expected {expected} input, but got input of size: {list(input.shape)}")
+        expected = f"{ranks[0]}D (unbatched) or {ranks[1]}D (batched)" if len(ranks) == 2 else f"{ranks[0]}D"
+        raise RuntimeError(f"Expected {expected} input to {name}, but got input of size: {list(input.shape)}")
 
 
 # ----- linear -----------------------------------------------------------------------------------
@@ -88,10 +88,12 @@ class _Linear(Function):
 
 def linear(input, weight, bias=None):
     """``input @ weight.T + bias``; ``weight`` has shape ``(out_features, in_features)``."""
-    if input.dim() == 0 or input.shape[-1] != weight.shape[-1]:
-        rows = math.prod(input.shape[:-1]) if input.dim() > 1 else 1
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{input.shape[-1] if input.dim() else 0} "
-                           f"and {weight.shape[-1]}x{weight.shape[0]}): the input has {input.shape[-1] if input.dim() else 0} "
+    if input.dim() == 0:
+        raise RuntimeError(f"both arguments to linear need to be at least 1D, but they are 0D and {weight.dim()}D")
+    if input.shape[-1] != weight.shape[-1]:
+        rows = math.prod(input.shape[:-1])
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{input.shape[-1]} and "
+                           f"{weight.shape[-1]}x{weight.shape[0]}): the input has {input.shape[-1]} "
                            f"features but the weight expects in_features={weight.shape[-1]}")
     return _Linear.apply(input, weight, bias)
 
@@ -151,6 +153,9 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         raise RuntimeError(f"conv1d: expected a 3D weight (out_channels, in_channels/groups, kernel_size), "
                            f"but got weight of size {list(weight.shape)}")
     _check_rank(input, (2, 3), "conv1d")
+    if input.dim() == 2:  # unbatched (C, L)
+        return conv1d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
+    _check_channels(input, weight, bias, groups)  # before the shapes gain a height of one
     one = lambda v: v[0] if isinstance(v, (tuple, list)) else v  # noqa: E731
     out = _conv(input.unsqueeze(-2), weight.unsqueeze(-2), bias, (1, one(stride)), (0, one(padding)),
                 (1, one(dilation)), groups, "conv1d")
@@ -163,6 +168,17 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, name):
         return _conv(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups, name).squeeze(0)
     if weight.dim() != 4:
         raise RuntimeError(f"{name}: expected a 4D weight, but got weight of size {list(weight.shape)}")
+    _check_channels(input, weight, bias, groups)
+    for d in range(2):
+        padded = input.shape[2 + d] + 2 * padding[d]
+        if padded < dilation[d] * (weight.shape[2 + d] - 1) + 1:
+            raise RuntimeError(f"Calculated padded input size per channel: {padded}. Kernel size: "
+                               f"{dilation[d] * (weight.shape[2 + d] - 1) + 1}. Kernel size can't be greater "
+                               "than actual input size")
+    return _Conv2d.apply(input, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
+
+
+def _check_channels(input, weight, bias, groups):
     if input.shape[1] != weight.shape[1] * groups:
         raise RuntimeError(f"Given groups={groups}, weight of size {list(weight.shape)}, expected input"
                            f"{list(input.shape)} to have {weight.shape[1] * groups} channels, "
@@ -173,13 +189,6 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, name):
     if bias is not None and bias.shape != (weight.shape[0],):
         raise RuntimeError(f"Given weight of size {list(weight.shape)}, expected bias to be 1-dimensional with "
                            f"{weight.shape[0]} elements, but got bias of size {list(bias.shape)} instead")
-    for d in range(2):
-        padded = input.shape[2 + d] + 2 * padding[d]
-        if padded < dilation[d] * (weight.shape[2 + d] - 1) + 1:
-            raise RuntimeError(f"Calculated padded input size per channel: {padded}. Kernel size: "
-                               f"{dilation[d] * (weight.shape[2 + d] - 1) + 1}. Kernel size can't be greater "
-                               "than actual input size")
-    return _Conv2d.apply(input, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
 
 
 # ----- pooling ----------------------------------------------------------------------------------
@@ -234,6 +243,8 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     """Maximum over each ``kernel_size`` window; ``stride`` defaults to ``kernel_size``."""
     if return_indices:
         raise NotImplementedError("max_pool2d: numtorch does not return indices")
+    if input.dim() == 3:  # unbatched (C, H, W)
+        return max_pool2d(input.unsqueeze(0), kernel_size, stride, padding, dilation, ceil_mode).squeeze(0)
     kernel, stride, padding, dilation, out_size = _pool_geometry(
         input, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
     return _MaxPool2d.apply(input, kernel=kernel, stride=stride, padding=padding, dilation=dilation,
@@ -271,6 +282,9 @@ class _AvgPool2d(Function):
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
     """Mean over each ``kernel_size`` window; ``stride`` defaults to ``kernel_size``."""
+    if input.dim() == 3:  # unbatched (C, H, W)
+        return avg_pool2d(input.unsqueeze(0), kernel_size, stride, padding, ceil_mode, count_include_pad,
+                          divisor_override).squeeze(0)
     kernel, stride, padding, _, out_size = _pool_geometry(
         input, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
     return _AvgPool2d.apply(input, kernel=kernel, stride=stride, padding=padding, out_size=out_size,
@@ -278,21 +292,9 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
 
 
 # ----- activations ----------------------------------------------------------------------------------
-class _ReLU(Function):
-    @staticmethod
-    def forward(ctx, x):
-        out = np.maximum(x, 0)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        return g * (ctx.saved[0] > 0)
-
-
 def relu(input, inplace=False):
     """``max(input, 0)`` elementwise."""
-    out = _ReLU.apply(input)
+    out = input.relu()
     return input._assign(out) if inplace else out
 
 
@@ -340,13 +342,13 @@ class _LogSoftmax(Function):
         return g - np.exp(out) * g.sum(axis=ctx.dim, keepdims=True)
 
 
-def softmax(input, dim=None, dtype=None):
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
     """``exp(x) / exp(x).sum(dim)``, computed after subtracting the max so it cannot overflow."""
     input = input if dtype is None else input.type(dtype)
     return _Softmax.apply(input, dim=_softmax_dim(input, dim))
 
 
-def log_softmax(input, dim=None, dtype=None):
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     """``log(softmax(x))`` computed as ``x - logsumexp(x)``: stable where the composition is not."""
     input = input if dtype is None else input.type(dtype)
     return _LogSoftmax.apply(input, dim=_softmax_dim(input, dim))
@@ -450,14 +452,18 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
 
 # ----- losses ------------------------------------------------------------------------------------------
+def _reduction(size_average, reduce, reduction):
+    """The reduction to apply; torch's deprecated ``size_average`` and ``reduce`` flags win if given."""
+    if size_average is not None or reduce is not None:
+        reduce = reduce is None or reduce
+        return "none" if not reduce else "mean" if size_average is None or size_average else "sum"
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return reduction
+
+
 def _reduce(loss, reduction):
-    if reduction == "mean":
-        return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    if reduction == "none":
-        return loss
-    raise ValueError(f"{reduction} is not a valid value for reduction")
+    return loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
 
 
 class _NLLLoss(Function):
@@ -480,11 +486,15 @@ class _NLLLoss(Function):
         return grad, None
 
 
-def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
     """Negative log-likelihood of the ``target`` classes, given log-probabilities ``input`` (N, C, ...)."""
+    reduction = _reduction(size_average, reduce, reduction)
     if target.dtype != int64:
         raise RuntimeError(f"expected scalar type Long but found {target.dtype}: targets are class indices")
-    if input.dim() < 1 or input.shape[0] != target.shape[0] or input.dim() != target.dim() + 1:
+    if input.dim() == 1 and target.dim() == 0:  # unbatched: scores (C,), one class index
+        out = nll_loss(input.unsqueeze(0), target.reshape(1), weight, ignore_index=ignore_index, reduction=reduction)
+        return out.reshape(()) if reduction == "none" else out
+    if input.dim() != target.dim() + 1 or input.shape[0] != target.shape[0]:
         raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
                          f"({target.shape[0] if target.dim() else 1}) and input of one more dimension than target, "
                          f"but got input {list(input.shape)} and target {list(target.shape)}")
@@ -494,22 +504,26 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
         raise IndexError(f"Target {target.data[bad][0]} is out of bounds for {c} classes.")
     if input.dim() > 2:  # (N, C, d1, ...) -> (N * d1 * ..., C)
         moved = input.permute(0, *range(2, input.dim()), 1)
-        out = nll_loss(moved.reshape(-1, c), target.reshape(-1), weight, ignore_index, reduction)
+        out = nll_loss(moved.reshape(-1, c), target.reshape(-1), weight, ignore_index=ignore_index,
+                       reduction=reduction)
         return out.reshape(target.shape) if reduction == "none" else out
     class_weight = np.ones(c, dtype=input.dtype) if weight is None else weight.data
     return _NLLLoss.apply(input, target=target.data, class_weight=class_weight, ignore_index=ignore_index,
                           reduction=reduction)
 
 
-def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
+                  label_smoothing=0.0):
     """``nll_loss(log_softmax(input, 1), target)``: takes raw scores (logits), not probabilities."""
     if label_smoothing:
         raise NotImplementedError("cross_entropy: numtorch does not implement label_smoothing")
-    return nll_loss(log_softmax(input, 1), target, weight, ignore_index, reduction)
+    class_dim = 0 if input.dim() == 1 else 1
+    return nll_loss(log_softmax(input, class_dim), target, weight, size_average, ignore_index, reduce, reduction)
 
 
-def mse_loss(input, target, reduction="mean"):
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """Mean of ``(input - target) ** 2`` (or its sum, or no reduction)."""
+    reduction = _reduction(size_average, reduce, reduction)
     if input.shape != target.shape:
         raise RuntimeError(f"mse_loss: input size {list(input.shape)} and target size {list(target.shape)} "
                            "differ; numtorch does not broadcast them")

@@ -8,7 +8,7 @@ from .module import Module
 class _BatchNorm(Module):
     """What BatchNorm1d and BatchNorm2d share. They differ only in the input ranks they accept."""
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True):
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, *, bias=True):
         super().__init__()
         self.num_features = num_features
         self.eps = eps
@@ -17,7 +17,10 @@ class _BatchNorm(Module):
         self.track_running_stats = track_running_stats
         if affine:
             self.weight = Parameter(empty(num_features))
-            self.bias = Parameter(empty(num_features))
+            if bias:
+                self.bias = Parameter(empty(num_features))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -41,7 +44,8 @@ class _BatchNorm(Module):
         self.reset_running_stats()
         if self.affine:
             init.ones_(self.weight)
-            init.zeros_(self.bias)
+            if self.bias is not None:
+                init.zeros_(self.bias)
 
     def forward(self, input):
         self._check_input_dim(input)
@@ -58,7 +62,7 @@ class _BatchNorm(Module):
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
@@ -86,6 +90,7 @@ class BatchNorm2d(_BatchNorm):
         eps (float): added to the variance for stability. Default: 1e-5.
         momentum (float or None): weight of the new batch in the running statistics. Default: 0.1.
         affine (bool): learn a per-channel ``weight`` (ones) and ``bias`` (zeros). Default: ``True``.
+        bias (bool, keyword-only): with ``affine``, learn the ``bias`` too. Default: ``True``.
         track_running_stats (bool): keep running statistics; if ``False``, batch statistics are used
             in eval mode too. Default: ``True``.
 

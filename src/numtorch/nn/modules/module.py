@@ -142,7 +142,7 @@ class Module:
         if isinstance(value, Parameter):
             if params is None:
                 raise AttributeError("cannot assign parameters before Module.__init__() call")
-            self._forget(name)
+            self._forget(name, keep="_parameters")
             self.register_parameter(name, value)
         elif params is not None and name in params:
             if value is not None:
@@ -152,7 +152,7 @@ class Module:
         elif isinstance(value, Module):
             if "_modules" not in self.__dict__:
                 raise AttributeError("cannot assign module before Module.__init__() call")
-            self._forget(name)
+            self._forget(name, keep="_modules")
             self._modules[name] = value
         elif name in self.__dict__.get("_modules", ()):
             if value is not None:
@@ -167,11 +167,15 @@ class Module:
         else:
             super().__setattr__(name, value)
 
-    def _forget(self, name):
-        """Drop ``name`` from every other place an attribute can live, before it is re-registered."""
+    def _forget(self, name, keep):
+        """Drop ``name`` from every place an attribute can live but ``keep``, before it is re-registered there.
+
+        Replacing an entry of ``keep`` leaves it in its place, so the state_dict order does not change.
+        """
         self.__dict__.pop(name, None)
         for store in ("_parameters", "_buffers", "_modules"):
-            self.__dict__[store].pop(name, None)
+            if store != keep:
+                self.__dict__[store].pop(name, None)
         self._non_persistent_buffers_set.discard(name)
 
     def __getattr__(self, name):
@@ -322,16 +326,21 @@ class Module:
     def state_dict(self, destination=None, prefix="", keep_vars=False):
         """Parameters and persistent buffers by dotted name, in registration order, detached."""
         destination = OrderedDict() if destination is None else destination
-        for name, param in self._parameters.items():
-            if param is not None:
-                destination[prefix + name] = param if keep_vars else param.detach()
-        for name, buf in self._buffers.items():
-            if buf is not None and name not in self._non_persistent_buffers_set:
-                destination[prefix + name] = buf if keep_vars else buf.detach()
+        for name, value in self._own_state():
+            destination[prefix + name] = value if keep_vars else value.detach()
         for name, module in self._modules.items():
             if module is not None:
                 module.state_dict(destination, prefix + name + ".", keep_vars)
         return destination
+
+    def _own_state(self):
+        """This module's own entries of the state_dict (not its children's): parameters, then persistent buffers."""
+        for name, param in self._parameters.items():
+            if param is not None:
+                yield name, param
+        for name, buf in self._buffers.items():
+            if buf is not None and name not in self._non_persistent_buffers_set:
+                yield name, buf
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy values from ``state_dict`` into this module's parameters and buffers, in place.
@@ -342,7 +351,13 @@ class Module:
         """
         own = self.state_dict(keep_vars=True)
         missing = [key for key in own if key not in state_dict]
-        unexpected = [key for key in state_dict if key not in own]
+        unexpected = []
+        # Like torch, each module claims the keys under its prefix, so the report follows the module tree.
+        for prefix, module in self.named_modules(remove_duplicate=False):
+            prefix += "." if prefix else ""
+            known = {name for name, _ in module._own_state()} | set(module._modules)
+            unexpected += [key for key in state_dict
+                           if key.startswith(prefix) and key[len(prefix):].split(".", 1)[0] not in known]
         errors = []
         for key, target in own.items():
             if key not in state_dict:

@@ -1,0 +1,72 @@
+# Everything a developer or CI runs. `make book` and `make test` work on a fresh clone.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DELETE_ON_ERROR:
+.PHONY: venv book test lab clean
+
+BIN := .venv/bin
+VENV_STAMP := .venv/.installed
+# torch is a test-only dependency (parity tests). Exactly this version: it is on the
+# machine's disk, while any other one would be a multi-GB CUDA download.
+TORCH := torch==2.13.0
+TORCH_STAMP := .venv/.torch-installed
+NODE_STAMP := node_modules/.installed
+# Browser files the site serves itself (see "Offline" in _config.yml). Sphinx copies the
+# contents of SITE_JS into _build/html/_static/.
+SITE_JS := _build/site-js
+VENDOR := $(SITE_JS)/npm
+VENDOR_STAMP := _build/site-js.stamp
+NBVAL := .scratch/nbval
+# Book pages that are notebooks (MyST markdown with a kernelspec), as opposed to plain pages.
+NOTEBOOKS = $(shell grep -rl --include='*.md' '^kernelspec:' book)
+
+venv: $(VENV_STAMP)
+
+$(VENV_STAMP): requirements.txt pyproject.toml
+	python3 -m venv .venv
+	$(BIN)/pip install --progress-bar off -r requirements.txt
+	$(BIN)/pip install --progress-bar off -e .
+	touch $@
+
+$(TORCH_STAMP): $(VENV_STAMP)
+	$(BIN)/pip install --progress-bar off $(TORCH)
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+$(VENDOR_STAMP): $(NODE_STAMP) $(wildcard book/site-js/*) Makefile
+	rm -rf $(SITE_JS)
+	mkdir -p $(dir $(SITE_JS))
+	cp -r book/site-js $(SITE_JS)
+	mkdir -p $(VENDOR)/requirejs $(VENDOR)/html-manager $(VENDOR)/mathjax
+	cp node_modules/requirejs/require.js $(VENDOR)/requirejs/
+	cp node_modules/@jupyter-widgets/html-manager/dist/{embed-amd.js,*.woff2,*.woff,*.ttf,*.eot,*.svg} \
+	  $(VENDOR)/html-manager/
+	cp -r node_modules/mathjax/{LICENSE,es5/{tex-mml-chtml.js,a11y,adaptors,input,output,sre,ui}} \
+	  $(VENDOR)/mathjax/
+	touch $@
+
+# --all rebuilds every page so that -W sees every warning; execution stays cached
+# (execute_notebooks: cache), so unchanged pages are not re-run.
+book: $(VENV_STAMP) $(VENDOR_STAMP)
+	$(BIN)/jupyter-book build --all -W --keep-going .
+
+# Unit, parity, lab and site tests, plus every book notebook re-run under nbval.
+# pytest's own exit code stands: 5 (nothing collected) fails the target.
+test: book $(TORCH_STAMP)
+	rm -rf $(NBVAL)
+	for page in $(NOTEBOOKS); do \
+	  mkdir -p $(NBVAL)/$$(dirname $$page); \
+	  $(BIN)/jupytext --quiet --to ipynb --output $(NBVAL)/$${page%.md}.ipynb $$page; \
+	done
+	$(BIN)/pytest tests $(NBVAL) --nbval-lax --nbval-current-env --nbval-cell-timeout=300 --timeout=900
+
+lab: $(VENV_STAMP)
+	$(BIN)/labkit release --out workspace
+	$(BIN)/jupyter lab --notebook-dir=workspace
+
+clean:
+	rm -rf _build .scratch

@@ -1,0 +1,139 @@
+"""Checks of lab 4: the capstone CNN on scikit-learn's digits."""
+
+import copy
+import time
+
+import numpy as np
+
+import numtorch
+from numtorch import nn
+from labkit.checks import Bank, Mistake, Partial, TimeLimit, expect, time_limit
+from labkit.checks._common import shape, values
+from labkit.data import digits
+
+LAYERS = ("Conv2d", "BatchNorm2d", "Dropout", "Linear")
+FULL_MARKS, NO_MARKS = 0.95, 0.80  # test accuracy; points grow linearly in between
+TRAINING_TIME_LIMIT = 120.0
+
+bank = Bank("Lab 4 · Capstone", {1: "the network", 2: "training", 3: "evaluation"}, own=LAYERS)
+
+
+def check_task1(Net, Conv2d, BatchNorm2d, Dropout, Linear):
+    """Print how your Net is built."""
+    bank.report(1, Net=Net, Conv2d=Conv2d, BatchNorm2d=BatchNorm2d, Dropout=Dropout, Linear=Linear)
+
+
+def train(Net, train_model, seed: int = 0):
+    """Build Net() and train it with train_model(model, X_train, y_train); return the model, or None on failure."""
+    X_train, X_test, y_train, y_test = digits()
+    numtorch.manual_seed(seed)
+    started = time.monotonic()
+    try:
+        with time_limit(TRAINING_TIME_LIMIT):
+            model = Net()
+            train_model(model, X_train, y_train)
+    except NotImplementedError as todo:
+        print(f"Training did not run: not written yet ({todo}).")
+        return None
+    except TimeLimit:
+        print(f"Training took longer than {TRAINING_TIME_LIMIT:g} s: train for fewer epochs, or check your loop.")
+        return None
+    except Exception as error:
+        print(f"Training failed: {type(error).__name__}: {error}")
+        return None
+    print(f"Trained in {time.monotonic() - started:.1f} s; test accuracy {accuracy(model, X_test, y_test):.1%} "
+          f"(full marks from {FULL_MARKS:.0%}).")
+    return model
+
+
+def check_task3(evaluate, model):
+    """Print how your evaluate does."""
+    bank.report(3, evaluate=evaluate, model=model)
+
+
+def summary(Net, Conv2d, BatchNorm2d, Dropout, Linear, model, evaluate):
+    """Print your points on all the public checks."""
+    bank.summary(Net=Net, Conv2d=Conv2d, BatchNorm2d=BatchNorm2d, Dropout=Dropout, Linear=Linear, model=model,
+                 evaluate=evaluate)
+
+
+def accuracy(model, X, y) -> float:
+    """The grader's own measure: eval mode, no gradients, the argmax of the logits."""
+    was_training = model.training
+    model.eval()
+    try:
+        with numtorch.no_grad():
+            predicted = values(model(X)).argmax(axis=1)
+    finally:
+        model.train(was_training)
+    return float((predicted == values(y)).mean())
+
+
+@bank.check(task=1, points=2)
+def net_is_built_from_your_own_layers(Net, Conv2d, BatchNorm2d, Dropout, Linear):
+    """Net uses your Conv2d, BatchNorm2d, Dropout and Linear, and none of numtorch's"""
+    net = Net()
+    expect(isinstance(net, nn.Module), "Net is not an nn.Module: `class Net(nn.Module):`")
+    modules = list(net.modules())
+    for name in LAYERS:
+        theirs = [m for m in modules if isinstance(m, getattr(nn, name))]
+        expect(not theirs, f"your Net contains numtorch's own nn.{name}: use your {name} from lab "
+                           f"{LAYERS.index(name) if name != 'Linear' else 0} (paste it above)")
+    for name, cls in zip(LAYERS, (Conv2d, BatchNorm2d, Dropout, Linear)):
+        expect(any(isinstance(m, cls) for m in modules), f"your Net has no {name} of yours: the task is to "
+                                                         f"assemble your own Conv2d, BatchNorm2d, Dropout and Linear")
+
+
+@bank.check(task=1)
+def net_maps_images_to_ten_logits(Net, Conv2d, BatchNorm2d, Dropout, Linear):
+    """Net()(x) maps a batch (N, 1, 8, 8) to logits (N, 10)"""
+    y = Net()(numtorch.randn(5, 1, 8, 8))
+    expect(isinstance(y, numtorch.Tensor) and shape(y) == (5, 10),
+           f"Net() maps a batch of shape (5, 1, 8, 8) to {shape(y) if hasattr(y, 'shape') else type(y).__name__}, "
+           "not to logits of shape (5, 10)")
+
+
+@bank.check(task=2, points=6)
+def model_reaches_95_percent_test_accuracy(model):
+    """the trained model classifies at least 95% of the test digits right"""
+    if model is None:
+        raise Mistake("there is no trained model: the training cell failed (see its output)")
+    _, X_test, _, y_test = digits()
+    acc = accuracy(model, X_test, y_test)
+    if acc < FULL_MARKS:
+        return Partial((acc - NO_MARKS) / (FULL_MARKS - NO_MARKS),
+                       f"test accuracy {acc:.1%}: full marks from {FULL_MARKS:.0%}, none below {NO_MARKS:.0%} "
+                       "(train longer, or check that training and evaluation switch modes)")
+
+
+@bank.check(task=3, points=2)
+def evaluate_runs_the_model_in_eval_mode(evaluate, model):
+    """evaluate() puts the model in eval mode (so Dropout keeps all, BatchNorm uses its running stats)"""
+    if model is None:
+        raise Mistake("there is no trained model: the training cell failed (see its output)")
+    _, X_test, _, y_test = digits()
+    model = copy.deepcopy(model)  # evaluating in training mode would change the model's running statistics
+    modes = []
+    handle = model.register_forward_pre_hook(lambda module, args: modes.append(module.training))
+    model.train()
+    try:
+        evaluate(model, X_test, y_test)
+    finally:
+        handle.remove()
+    expect(modes, "evaluate() never called the model")
+    expect(not any(modes), "evaluate() ran the model in training mode: call `model.eval()` first, or Dropout keeps "
+                           "dropping and BatchNorm2d normalises with each batch's statistics")
+
+
+@bank.check(task=3)
+def evaluate_returns_the_accuracy(evaluate, model):
+    """evaluate() returns the fraction of correct predictions, a number in [0, 1]"""
+    if model is None:
+        raise Mistake("there is no trained model: the training cell failed (see its output)")
+    _, X_test, _, y_test = digits()
+    got = evaluate(copy.deepcopy(model), X_test, y_test)
+    want = accuracy(model, X_test, y_test)
+    expect(isinstance(got, (float, int, np.floating)), f"evaluate() returned a {type(got).__name__}: "
+                                                      "return a Python float, e.g. with `.item()`")
+    expect(abs(float(got) - want) < 1e-6, f"evaluate() returned {float(got):.4g}, but the model gets {want:.4g} "
+                                          "of the test digits right")

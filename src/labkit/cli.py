@@ -1,0 +1,81 @@
+"""The `labkit` command: release, grade, gradebook."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from labkit.grade import NOTEBOOK_TIMEOUT, grade
+from labkit.gradebook import gradebook
+from labkit.labs import find_labs_root, load_labs, release
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="labkit", description="Release and grade the book's labs.")
+    parser.add_argument("--labs", help="the labs folder (default: the checkout's labs/, or ./labs)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("release", help="write each lab's student notebook to DIR/<lab>.ipynb")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--force", action="store_true", help="overwrite notebooks that already exist")
+    p.add_argument("--solutions", action="store_true", help="write the answer keys instead")
+    p.add_argument("lab", nargs="*", help="only these labs (default: all)")
+
+    p = commands.add_parser("grade", help="execute one notebook in a fresh kernel and grade it")
+    p.add_argument("notebook")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--timeout", type=float, default=NOTEBOOK_TIMEOUT, help="seconds for the whole notebook")
+
+    p = commands.add_parser("gradebook", help="grade every notebook in DIR, in parallel, into a CSV")
+    p.add_argument("folder", metavar="DIR")
+    p.add_argument("--out", required=True, metavar="CSV")
+    p.add_argument("--jobs", type=int, help="notebooks graded at once (default: one per core)")
+    p.add_argument("--timeout", type=float, default=NOTEBOOK_TIMEOUT, help="seconds per notebook")
+
+    for sub in commands.choices.values():  # --labs reads naturally after the command too
+        sub.add_argument("--labs", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    labs = load_labs(args.labs)
+
+    if args.command == "release":
+        unknown = set(args.lab) - {lab.name for lab in labs}
+        if unknown:
+            parser.error(f"no such lab: {', '.join(sorted(unknown))} (labs: {', '.join(l.name for l in labs)})")
+        chosen = [lab for lab in labs if not args.lab or lab.name in args.lab]
+        for path, written in release(args.out, chosen, force=args.force, solutions=args.solutions):
+            print(f"wrote {path}" if written else f"kept {path} (already there; --force overwrites it)")
+        return 0
+
+    if args.command == "grade":
+        result = grade(args.notebook, labs, timeout=args.timeout)
+        if args.json:
+            print(json.dumps(result, indent=1))
+        else:
+            _print_result(args.notebook, result)
+        return 1 if result.get("ungradable") else 0
+
+    started = time.monotonic()
+    rows = gradebook(args.folder, args.out, str(find_labs_root(args.labs)), args.jobs, args.timeout)
+    bad = sum(r["status"] != "graded" for r in rows)
+    print(f"graded {len(rows) - bad} of {len(rows)} notebooks in {time.monotonic() - started:.0f} s "
+          f"({bad} ungradable) -> {args.out}")
+    return 0
+
+
+def _print_result(name: str, result: dict) -> None:
+    if result.get("ungradable"):
+        print(f"{name}: ungradable: {result['ungradable']}")
+        return
+    print(f"{name} ({result['lab']}): {result['score']:g}/{result['max_score']:g}")
+    for test in result["tests"]:
+        mark = "✓" if test["passed"] else "✗"
+        print(f"  {mark} {test['name']} {test['score']:g}/{test['max_score']:g}"
+              + (f": {test['message']}" if test["message"] else ""))
+    for note in result.get("notes", []):
+        print(f"  note: {note}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

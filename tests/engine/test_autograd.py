@@ -1,0 +1,153 @@
+"""Autograd semantics: what backward computes, where gradients land, and when nothing is recorded."""
+import warnings
+
+import numpy as np
+import pytest
+
+import numtorch
+
+from .parity import LIBS, assert_parity, rand, torch
+
+
+def test_backward_of_a_scalar_fills_grad_of_every_leaf_that_requires_it():
+    for lib in LIBS:
+        x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        c = lib.tensor([1.0, 1.0, 1.0])
+        ((x * x).sum() + (c * 2).sum()).backward()
+        assert x.grad.tolist() == [2.0, 4.0, 6.0]
+        assert c.grad is None
+
+
+def test_backward_of_a_non_scalar_needs_a_gradient_argument():
+    for lib in LIBS:
+        y = lib.tensor([1.0, 2.0], requires_grad=True) * 3
+        with pytest.raises(RuntimeError, match="grad can be implicitly created only for scalar outputs"):
+            y.backward()
+    x = numtorch.tensor([1.0, 2.0], requires_grad=True)
+    (x * 3).backward(gradient=numtorch.tensor([1.0, 10.0]))
+    assert x.grad.tolist() == [3.0, 30.0]
+
+
+def test_backward_with_a_gradient_of_the_wrong_shape_is_refused():
+    x = numtorch.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="Mismatch in shape"):
+        (x * 3).backward(numtorch.ones(3))
+
+
+def test_backward_on_a_tensor_without_grad_says_so():
+    for lib in LIBS:
+        with pytest.raises(RuntimeError, match="element 0 of tensors does not require grad and does not have a grad_fn"):
+            lib.tensor([1.0]).sum().backward()
+
+
+def test_grad_accumulates_over_backward_calls_until_reset():
+    for lib in LIBS:
+        w = lib.tensor([1.0, -1.0], requires_grad=True)
+        for _ in range(3):
+            (w * lib.tensor([2.0, 5.0])).sum().backward()
+        assert w.grad.tolist() == [6.0, 15.0]
+        w.grad = None
+        (w * 2).sum().backward()
+        assert w.grad.tolist() == [2.0, 2.0]
+
+
+def test_backward_on_a_leaf_itself_sets_its_grad():
+    x = numtorch.tensor([1.0, 2.0], requires_grad=True)
+    x.backward(numtorch.tensor([3.0, 4.0]))
+    assert x.grad.tolist() == [3.0, 4.0]
+
+
+def test_requires_grad_propagates_and_only_leaves_keep_grad():
+    for lib in LIBS:
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        c = lib.tensor([3.0, 4.0])
+        y = x * c
+        z = c * 2
+        assert y.requires_grad and not y.is_leaf and y.grad_fn is not None
+        assert not z.requires_grad and z.is_leaf and z.grad_fn is None
+        y.sum().backward()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch warns that a non-leaf's .grad is not populated
+            assert y.grad is None
+        assert x.is_leaf and x.grad.tolist() == [3.0, 4.0]
+
+
+def test_grad_fn_names_the_operation_like_torch():
+    for op in (lambda x: x * 2, lambda x: x + 1, lambda x: x.sum(), lambda x: x.mean(), lambda x: x.exp(),
+               lambda x: x - 1, lambda x: x / 2, lambda x: x.relu()):
+        ours = op(numtorch.tensor([1.0, 2.0], requires_grad=True))
+        theirs = op(torch.tensor([1.0, 2.0], requires_grad=True))
+        assert ours.grad_fn == type(theirs.grad_fn).__name__
+        assert repr(ours) == repr(theirs)
+
+
+def test_requires_grad_can_be_turned_on_for_a_leaf_but_not_off_for_a_result():
+    for lib in LIBS:
+        x = lib.tensor([1.0, 2.0])
+        assert x.requires_grad_() is x and x.requires_grad
+        y = x * 2
+        with pytest.raises(RuntimeError, match="you can only change requires_grad flags of leaf variables"):
+            y.requires_grad_(False)
+
+
+def test_no_grad_records_nothing_and_restores_the_mode_afterwards():
+    for lib in LIBS:
+        w = lib.tensor([1.0], requires_grad=True)
+        with lib.no_grad():
+            y = w * 2
+            assert not lib.is_grad_enabled()
+        assert not y.requires_grad and y.grad_fn is None
+        assert lib.is_grad_enabled() and (w * 2).requires_grad
+        with pytest.raises(ValueError):
+            with lib.no_grad():
+                raise ValueError("boom")
+        assert lib.is_grad_enabled()
+
+
+def test_no_grad_works_as_a_decorator_and_enable_grad_inside_it():
+    @numtorch.no_grad()
+    def step(w):
+        """Docstring survives."""
+        with numtorch.enable_grad():
+            inner = w * 2
+        return w * 2, inner
+
+    w = numtorch.tensor([1.0], requires_grad=True)
+    outer, inner = step(w)
+    assert not outer.requires_grad and inner.requires_grad
+    assert step.__name__ == "step" and step.__doc__ == "Docstring survives."
+
+
+def test_a_value_used_twice_gets_the_sum_of_both_gradients():
+    assert_parity(lambda lib, x: x * x + x.exp() * x, rand(3))
+    assert_parity(lambda lib, x, w: (x @ w).relu() @ w.t(), rand(2, 3), rand(3, 3, seed=1))
+
+
+@pytest.mark.parametrize("shape_x, shape_b", [((2, 3), (3,)), ((2, 3), (2, 1)), ((2, 3), (1, 3)), ((4, 2, 3), (2, 1)),
+                                              ((2, 3), ()), ((3,), (2, 3))])
+def test_broadcasting_is_undone_in_backward(shape_x, shape_b):
+    _, theirs = assert_parity(lambda lib, x, b: x * b + b, rand(*shape_x), rand(*shape_b, seed=1))
+
+
+def test_gradient_has_the_dtype_and_shape_of_its_leaf():
+    for dtype in (numtorch.float32, numtorch.float64):
+        b = numtorch.zeros(3, dtype=dtype, requires_grad=True)
+        (numtorch.ones(4, 3, dtype=numtorch.float32) * b).sum().backward()
+        assert b.grad.dtype == dtype and b.grad.shape == (3,) and b.grad.tolist() == [4.0, 4.0, 4.0]
+
+
+def test_a_long_chain_of_operations_back_propagates_without_recursion_limits():
+    x = numtorch.tensor([1.0], requires_grad=True)
+    y = x
+    for _ in range(5000):
+        y = y * 1.0 + 0.0
+    y.sum().backward()
+    assert x.grad.tolist() == [1.0]
+
+
+def test_backward_only_follows_the_branches_that_need_gradients():
+    x = numtorch.tensor([2.0], requires_grad=True)
+    frozen = numtorch.tensor([3.0])
+    (x * frozen.exp()).sum().backward()
+    assert frozen.grad is None
+    np.testing.assert_allclose(x.grad.numpy(), [np.exp(3.0)], rtol=1e-6)

@@ -1,0 +1,116 @@
+"""Bad input gets a clear error, in torch's words, never a wrong answer."""
+import pytest
+
+import numtorch
+
+from .parity import LIBS, torch
+
+F_ = lambda lib: lib.nn.functional  # noqa: E731
+
+
+def errors(make):
+    """The exception each library raises for ``make(lib)``."""
+    caught = []
+    for lib in LIBS:
+        with pytest.raises(Exception) as info:
+            make(lib)
+        caught.append(info.value)
+    return caught
+
+
+SAME_TEXT = {
+    "conv2d channels": lambda lib: F_(lib).conv2d(lib.zeros(1, 2, 5, 5), lib.zeros(4, 3, 3, 3)),
+    "Conv2d channels": lambda lib: lib.nn.Conv2d(3, 4, 3)(lib.zeros(1, 1, 5, 5)),
+    "Conv1d channels": lambda lib: lib.nn.Conv1d(3, 4, 3)(lib.zeros(2, 2, 10)),
+    "conv2d groups": lambda lib: F_(lib).conv2d(lib.zeros(1, 4, 5, 5), lib.zeros(4, 1, 3, 3), groups=2),
+    "conv2d bias": lambda lib: F_(lib).conv2d(lib.zeros(1, 1, 5, 5), lib.zeros(2, 1, 3, 3), lib.zeros(3)),
+    "conv2d rank": lambda lib: lib.nn.Conv2d(3, 4, 3)(lib.zeros(5, 5)),
+    "conv2d rank 5": lambda lib: F_(lib).conv2d(lib.zeros(1, 1, 3, 5, 5), lib.zeros(1, 1, 3, 3)),
+    "conv1d rank": lambda lib: lib.nn.Conv1d(3, 4, 3)(lib.zeros(10)),
+    "BatchNorm2d rank": lambda lib: lib.nn.BatchNorm2d(3)(lib.zeros(2, 3, 4)),
+    "BatchNorm1d rank": lambda lib: lib.nn.BatchNorm1d(3)(lib.zeros(3)),
+    "BatchNorm features": lambda lib: lib.nn.BatchNorm2d(3)(lib.zeros(2, 4, 2, 2)),
+    "BatchNorm one value": lambda lib: lib.nn.BatchNorm1d(3)(lib.zeros(1, 3)),
+    "Dropout p": lambda lib: lib.nn.Dropout(p=1.5),
+    "dropout p": lambda lib: F_(lib).dropout(lib.ones(2), p=-0.2),
+    "Linear before init": lambda lib: type("Net", (lib.nn.Module,), {"__init__": lambda self: setattr(
+        self, "w", lib.nn.Parameter(lib.zeros(1)))})(),
+    "load_state_dict size": lambda lib: lib.nn.Linear(2, 2).load_state_dict({"weight": lib.zeros(3, 2),
+                                                                               "bias": lib.zeros(2)}),
+    "load_state_dict keys": lambda lib: lib.nn.Sequential(lib.nn.Linear(2, 2)).load_state_dict(
+        {"0.weight": lib.zeros(2, 2), "1.bias": lib.zeros(2)}),
+    "broadcast": lambda lib: lib.zeros(2, 3) + lib.zeros(4),
+    "matmul": lambda lib: lib.zeros(2, 3) @ lib.zeros(4, 2),
+    "matmul 0-d": lambda lib: lib.zeros(3) @ lib.tensor(2.0),
+    "linear 0-d": lambda lib: F_(lib).linear(lib.tensor(1.0), lib.zeros(2, 3)),
+    "cat sizes": lambda lib: lib.cat([lib.zeros(2, 3), lib.zeros(2, 4)]),
+    "view": lambda lib: lib.zeros(2, 3).view(4, 2),
+    "transpose dim": lambda lib: lib.zeros(2, 3).transpose(0, 2),
+    "unsqueeze dim": lambda lib: lib.zeros(2, 3).unsqueeze(4),
+    "squeeze dim": lambda lib: lib.zeros(2, 3).squeeze(-3),
+    "flatten dims": lambda lib: lib.zeros(2, 3).flatten(1, 0),
+    "Flatten of a vector": lambda lib: lib.nn.Flatten()(lib.zeros(3)),
+    "in-place leaf": lambda lib: lib.ones(2, requires_grad=True).mul_(2),
+    "in-place shape": lambda lib: lib.zeros(3).add_(lib.zeros(2, 3)),
+    "numpy with grad": lambda lib: lib.ones(2, requires_grad=True).numpy(),
+    "backward without grad": lambda lib: lib.ones(2).sum().backward(),
+    "item of many": lambda lib: lib.ones(2).item(),
+    "nesterov": lambda lib: lib.optim.SGD([lib.nn.Parameter(lib.ones(1))], lr=0.1, nesterov=True),
+    "conv2d kernel too big": lambda lib: F_(lib).conv2d(lib.zeros(1, 1, 5, 2), lib.zeros(1, 1, 3, 3)),
+    "interpolate size and scale": lambda lib: F_(lib).interpolate(lib.zeros(1, 1, 2, 2), size=3, scale_factor=2),
+    "reduction": lambda lib: F_(lib).mse_loss(lib.ones(2), lib.ones(2), reduction="avg"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SAME_TEXT))
+def test_error_has_torchs_type_and_text(case):
+    ours, theirs = errors(SAME_TEXT[case])
+    assert type(ours) is type(theirs)
+    expected = str(theirs).replace("torch.Size", "numtorch.Size").replace("torch.nn.Parameter", "numtorch.nn.Parameter")
+    if case == "conv2d kernel too big":  # torch prints both spatial sizes; numtorch the first that fails
+        assert str(ours).startswith("Calculated padded input size per channel: ") and "Kernel size can't be greater" in str(ours)
+    else:
+        assert str(ours) == expected
+
+
+SAME_START = {  # numtorch says a little more than torch, after torch's words
+    "linear features": (lambda lib: lib.nn.Linear(3, 4)(lib.zeros(2, 5)), "mat1 and mat2 shapes cannot be multiplied (2x5 and 3x4)"),
+    "Conv2d groups": (lambda lib: lib.nn.Conv2d(3, 4, 3, groups=2), "in_channels must be divisible by groups"),
+    "target out of range": (lambda lib: F_(lib).cross_entropy(lib.zeros(2, 3), lib.tensor([0, 3])), "Target 3 is out of bounds"),
+    "batch sizes": (lambda lib: F_(lib).cross_entropy(lib.zeros(4, 3), lib.tensor([0, 1])),
+                    "Expected input batch_size (4) to match target batch_size (2)"),
+    "stack sizes": (lambda lib: lib.stack([lib.zeros(2), lib.zeros(3)]), "stack expects each tensor to be equal size, but got"),
+    "result type": (lambda lib: lib.zeros(2, dtype=lib.int64).add_(1.5), "result type "),
+    "backward non-scalar": (lambda lib: (lib.ones(2, requires_grad=True) * 2).backward(),
+                            "grad can be implicitly created only for scalar outputs"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SAME_START))
+def test_error_starts_with_torchs_words(case):
+    make, start = SAME_START[case]
+    ours, theirs = errors(make)
+    assert type(ours) is type(theirs)
+    assert str(theirs).startswith(start) and str(ours).startswith(start)
+
+
+def test_linear_feature_mismatch_names_both_numbers():
+    with pytest.raises(RuntimeError, match="the input has 5 features but the weight expects in_features=3"):
+        numtorch.nn.Linear(3, 4)(numtorch.zeros(2, 5))
+
+
+def test_mse_loss_refuses_shapes_that_torch_would_silently_broadcast():
+    with pytest.raises(RuntimeError, match=r"input size \[4, 1\] and target size \[4\] differ"):
+        numtorch.nn.MSELoss()(numtorch.zeros(4, 1), numtorch.zeros(4))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: numtorch.nn.MaxPool2d(2, ceil_mode=True)(numtorch.zeros(1, 1, 5, 5)),
+    lambda: numtorch.nn.Conv2d(1, 1, 3, padding_mode="reflect"),
+    lambda: numtorch.nn.functional.interpolate(numtorch.zeros(1, 1, 2, 2), scale_factor=2, mode="bicubic"),
+    lambda: numtorch.nn.functional.cross_entropy(numtorch.zeros(2, 3), numtorch.tensor([0, 1]), label_smoothing=0.1),
+    lambda: numtorch.nn.functional.max_pool2d(numtorch.zeros(1, 1, 4, 4), 2, return_indices=True),
+])
+def test_unsupported_options_are_refused_rather_than_ignored(make):
+    with pytest.raises(NotImplementedError, match="numtorch"):
+        make()

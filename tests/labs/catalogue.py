@@ -1,0 +1,391 @@
+"""The catalogue of real learner mistakes: for each, a tiny buggy implementation, the check
+that must catch it, and words its message must contain.
+
+Each buggy class subclasses the lab's solution (defined by running the solution notebook) and
+overrides only the method that holds the mistake, so the bug is the whole of the diff.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Mistake:
+    name: str
+    code: str
+    check: str
+    says: str
+
+    def __str__(self):
+        return self.name
+
+
+LINEAR = [
+    Mistake("weight kept as a plain tensor, not a Parameter", """
+class Linear(Linear):
+    def __init__(self, in_features, out_features, bias=True):
+        super().__init__(in_features, out_features, bias)
+        del self.weight
+        self.weight = torch.empty(out_features, in_features).uniform_(-0.1, 0.1)
+""", "registers_weight_and_bias_as_parameters", "not an nn.Parameter"),
+    Mistake("weight shaped (in_features, out_features)", """
+class Linear(Linear):
+    def __init__(self, in_features, out_features, bias=True):
+        super().__init__(in_features, out_features, bias)
+        self.weight = nn.Parameter(torch.empty(in_features, out_features))
+""", "registers_weight_and_bias_as_parameters", "F.linear computes x @ weight.T"),
+    Mistake("bias created when bias=False", """
+class Linear(Linear):
+    def __init__(self, in_features, out_features, bias=True):
+        super().__init__(in_features, out_features, True)
+""", "bias_false_registers_none", "still has a `bias` parameter"),
+    Mistake("no bias attribute when bias=False", """
+class Linear(Linear):
+    def __init__(self, in_features, out_features, bias=True):
+        nn.Module.__init__(self)
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = nn.Parameter(torch.empty(out_features, in_features))
+        if bias:
+            self.bias = nn.Parameter(torch.empty(out_features))
+        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+""", "bias_false_registers_none", "register_parameter('bias', None)"),
+    Mistake("standard-normal init", """
+class Linear(Linear):
+    def reset_parameters(self):
+        nn.init.normal_(self.weight)
+        nn.init.normal_(self.bias)
+""", "weight_init_is_torchs_default", "torch.randn is standard-normal"),
+    Mistake("zero init", """
+class Linear(Linear):
+    def reset_parameters(self):
+        nn.init.zeros_(self.weight)
+        nn.init.zeros_(self.bias)
+""", "weight_init_is_torchs_default", "is constant"),
+    Mistake("bound from out_features instead of in_features", """
+class Linear(Linear):
+    def reset_parameters(self):
+        bound = 1 / math.sqrt(self.out_features)
+        nn.init.uniform_(self.weight, -bound, bound)
+        nn.init.uniform_(self.bias, -bound, bound)
+""", "weight_init_is_torchs_default", "beyond torch's bound"),
+    Mistake("bias left at zero", """
+class Linear(Linear):
+    def reset_parameters(self):
+        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            nn.init.zeros_(self.bias)
+""", "bias_init_is_torchs_default", "is constant"),
+    Mistake("init drawn from NumPy's generator", """
+import numpy as np
+class Linear(Linear):
+    def reset_parameters(self):
+        b = 1 / math.sqrt(self.in_features)
+        self.weight.data[...] = np.random.uniform(-b, b, self.weight.shape)
+        self.bias.data[...] = np.random.uniform(-b, b, self.bias.shape)
+""", "reset_parameters_draws_again", "not NumPy's generator"),
+    Mistake("forward computed by hand instead of F.linear", """
+class Linear(Linear):
+    def forward(self, input):
+        return input @ self.weight.T + self.bias
+""", "forward_is_one_call_to_F_linear", "never calls F.linear"),
+    Mistake("forward adds a None bias", """
+class Linear(Linear):
+    def forward(self, input):
+        return F.linear(input, self.weight) + self.bias
+""", "forward_works_without_bias", "pass `self.bias` (None) to F.linear"),
+    Mistake("forward detached from the weight", """
+class Linear(Linear):
+    def forward(self, input):
+        return F.linear(input, self.weight.detach(), self.bias)
+""", "gradients_reach_weight_and_bias", "no gradient reached `self.weight`"),
+    Mistake("no extra_repr", """
+class Linear(Linear):
+    def extra_repr(self):
+        return ""
+""", "extra_repr_matches_torch", "but torch's returns 'in_features=3, out_features=2, bias=True'"),
+    Mistake("subclassing numtorch's nn.Linear", """
+class Linear(nn.Linear):
+    pass
+""", "forward_matches_F_linear", "subclasses numtorch's own `nn.Linear`"),
+    Mistake("wrapping numtorch's nn.Linear", """
+class Linear(nn.Module):
+    def __init__(self, in_features, out_features, bias=True):
+        super().__init__()
+        self.inner = nn.Linear(in_features, out_features, bias)
+    def forward(self, input):
+        return self.inner(input)
+""", "forward_matches_F_linear", "uses numtorch's own `nn.Linear`"),
+]
+
+CONV2D = [
+    Mistake("groups ignored in the weight's shape", """
+class Conv2d(Conv2d):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias)
+        self.weight = nn.Parameter(torch.empty(out_channels, in_channels, *self.kernel_size))
+        self.reset_parameters()
+""", "weight_has_shape_out_in_over_groups_kh_kw", "you ignored groups"),
+    Mistake("weight shaped (in, out, kH, kW)", """
+class Conv2d(Conv2d):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias)
+        self.weight = nn.Parameter(torch.empty(in_channels // groups, out_channels, *self.kernel_size))
+""", "weight_has_shape_out_in_over_groups_kh_kw", "the output channels come first"),
+    Mistake("kernel_size kept as an int", """
+class Conv2d(Conv2d):
+    def __init__(self, in_channels, out_channels, kernel_size, *args, **kwargs):
+        super().__init__(in_channels, out_channels, kernel_size, *args, **kwargs)
+        self.kernel_size = kernel_size
+""", "keeps_the_arguments_as_pairs", "torch turns an int k into the pair (k, k)"),
+    Mistake("bias created when bias=False", """
+class Conv2d(Conv2d):
+    def __init__(self, *args, bias=True, **kwargs):
+        super().__init__(*args, bias=True, **kwargs)
+""", "bias_false_registers_none", "still has a `bias` parameter"),
+    Mistake("standard-normal init", """
+class Conv2d(Conv2d):
+    def reset_parameters(self):
+        nn.init.normal_(self.weight)
+        if self.bias is not None:
+            nn.init.normal_(self.bias)
+""", "weight_init_is_torchs_default", "torch.randn is standard-normal"),
+    Mistake("fan_in counted without groups", """
+class Conv2d(Conv2d):
+    def reset_parameters(self):
+        bound = 1 / math.sqrt(self.in_channels * self.kernel_size[0] * self.kernel_size[1])
+        nn.init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            nn.init.uniform_(self.bias, -bound, bound)
+""", "weight_init_is_torchs_default", "fan_in counts only the inputs one output sees"),
+    Mistake("groups not validated", """
+class Conv2d(Conv2d):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, 1, bias)
+        self.groups = groups
+""", "rejects_groups_that_do_not_divide_the_channels", "is not divisible by groups=2"),
+    Mistake("forward ignores groups", """
+class Conv2d(Conv2d):
+    def forward(self, input):
+        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation)
+""", "forward_matches_F_conv2d", "without groups"),
+    Mistake("forward ignores dilation and groups", """
+class Conv2d(Conv2d):
+    def forward(self, input):
+        return F.conv2d(input, self.weight, self.bias, stride=self.stride, padding=self.padding)
+""", "forward_matches_F_conv2d", "without dilation, groups"),
+    Mistake("extra_repr always lists every argument", """
+class Conv2d(Conv2d):
+    def extra_repr(self):
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding}, dilation={self.dilation}, groups={self.groups}")
+""", "extra_repr_matches_torch", "but torch's returns '4, 6, kernel_size=(3, 3), stride=(1, 1)'"),
+    Mistake("forward detached from the weight", """
+class Conv2d(Conv2d):
+    def forward(self, input):
+        return F.conv2d(input, self.weight.detach(), self.bias, self.stride, self.padding, self.dilation, self.groups)
+""", "gradients_reach_weight_and_bias", "no gradient reached `self.weight`"),
+]
+
+DROPOUT = [
+    Mistake("training flag ignored", """
+class Dropout(Dropout):
+    def forward(self, input):
+        return F.dropout(input, self.p)
+""", "is_identity_in_eval_mode",
+        "in eval mode your Dropout changed its input: pass `self.training` to `F.dropout`"),
+    Mistake("no 1/(1-p) rescale", """
+class Dropout(Dropout):
+    def forward(self, input):
+        if not self.training:
+            return input
+        return input * (torch.rand(*input.shape) >= self.p).float()
+""", "rescales_kept_elements_by_1_over_1_minus_p", "forgot the 1/(1-p) rescale"),
+    Mistake("rescale by (1-p) instead of 1/(1-p)", """
+class Dropout(Dropout):
+    def forward(self, input):
+        if not self.training:
+            return input
+        return input * (torch.rand(*input.shape) >= self.p).float() * (1 - self.p)
+""", "rescales_kept_elements_by_1_over_1_minus_p", "scales the kept elements by (1-p)"),
+    Mistake("p taken as the probability to keep", """
+class Dropout(Dropout):
+    def forward(self, input):
+        return F.dropout(input, 1 - self.p, self.training)
+""", "drops_a_fraction_p_in_training", "the probability to *drop*"),
+    Mistake("p not validated", """
+class Dropout(Dropout):
+    def __init__(self, p=0.5, inplace=False):
+        nn.Module.__init__(self)
+        self.p, self.inplace = p, inplace
+""", "rejects_p_outside_0_1", "should raise ValueError"),
+    Mistake("p = 0 and p = 1 refused", """
+class Dropout(Dropout):
+    def __init__(self, p=0.5, inplace=False):
+        if not 0 < p < 1:
+            raise ValueError(f"bad p {p}")
+        super().__init__(p, inplace)
+""", "rejects_p_outside_0_1", "not 0 < p < 1"),
+    Mistake("p stored as a Parameter", """
+class Dropout(Dropout):
+    def __init__(self, p=0.5, inplace=False):
+        super().__init__(p, inplace)
+        self.p = nn.Parameter(torch.tensor(float(p)))
+    def forward(self, input):
+        return F.dropout(input, float(self.p), self.training)
+""", "has_no_parameters_or_buffers", "p is a plain number"),
+    Mistake("wrong default p", """
+class Dropout(Dropout):
+    def __init__(self, p=0.1, inplace=False):
+        super().__init__(p, inplace)
+""", "keeps_p_with_torchs_default", "torch's default p is 0.5"),
+    Mistake("hand-made mask dividing by 1-p", """
+class Dropout(Dropout):
+    def forward(self, input):
+        if not self.training:
+            return input
+        return input * (torch.rand(*input.shape) >= self.p).float() / (1 - self.p)
+""", "p_equal_1_drops_everything_without_nan", "NaN or inf"),
+    Mistake("mask drawn from NumPy's generator", """
+import numpy as np
+class Dropout(Dropout):
+    def forward(self, input):
+        if not self.training:
+            return input
+        keep = np.random.rand(*input.shape) >= self.p
+        return input * torch.tensor(keep.astype("float32")) / (1 - self.p)
+""", "matches_F_dropout_with_the_same_seed", "draw the mask with F.dropout"),
+]
+
+BATCHNORM2D = [
+    Mistake("running stats stored as Parameters", """
+class BatchNorm2d(BatchNorm2d):
+    def __init__(self, num_features, *args, **kwargs):
+        super().__init__(num_features, *args, **kwargs)
+        del self.running_mean, self.running_var
+        self.running_mean = nn.Parameter(torch.zeros(num_features), requires_grad=False)
+        self.running_var = nn.Parameter(torch.ones(num_features), requires_grad=False)
+""", "running_stats_are_buffers_not_parameters", "is a Parameter, so the optimizer would train it"),
+    Mistake("running stats as plain attributes", """
+class BatchNorm2d(BatchNorm2d):
+    def __init__(self, num_features, *args, **kwargs):
+        super().__init__(num_features, *args, **kwargs)
+        del self.running_mean
+        self.__dict__["running_mean"] = torch.zeros(num_features)
+""", "running_stats_are_buffers_not_parameters", "is not a registered buffer"),
+    Mistake("momentum applied backwards", """
+class BatchNorm2d(BatchNorm2d):
+    def forward(self, input):
+        if self.training:
+            self.num_batches_tracked.add_(1)
+        return F.batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
+                            self.training, 1 - self.momentum, self.eps)
+""", "running_stats_move_by_momentum", "momentum is applied backwards"),
+    Mistake("per-sample instead of per-channel statistics", """
+class BatchNorm2d(BatchNorm2d):
+    def forward(self, input):
+        n = input.shape[0]
+        flat = input.reshape(n, -1)
+        mean = flat.mean(dim=1, keepdim=True)
+        var = flat.var(dim=1, unbiased=False, keepdim=True)
+        xhat = ((flat - mean) / (var + self.eps).sqrt()).reshape(*input.shape)
+        return xhat * self.weight.reshape(1, -1, 1, 1) + self.bias.reshape(1, -1, 1, 1)
+""", "training_output_matches_F_batch_norm", "that is LayerNorm"),
+    Mistake("training flag ignored", """
+class BatchNorm2d(BatchNorm2d):
+    def forward(self, input):
+        self.num_batches_tracked.add_(1)
+        return F.batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
+                            True, self.momentum, self.eps)
+""", "eval_mode_uses_the_running_stats", "pass `self.training` to F.batch_norm"),
+    Mistake("momentum=None passed on to F.batch_norm", """
+class BatchNorm2d(BatchNorm2d):
+    def forward(self, input):
+        if self.training:
+            self.num_batches_tracked.add_(1)
+        return F.batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
+                            self.training, self.momentum, self.eps)
+""", "momentum_none_is_a_cumulative_average", "for momentum=None torch passes 1 / num_batches_tracked"),
+    Mistake("momentum=None treated as 0.1", """
+class BatchNorm2d(BatchNorm2d):
+    def forward(self, input):
+        if self.training:
+            self.num_batches_tracked.add_(1)
+        return F.batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
+                            self.training, self.momentum or 0.1, self.eps)
+""", "momentum_none_is_a_cumulative_average", "should be the average of the 3 batch means"),
+    Mistake("num_batches_tracked never counted", """
+class BatchNorm2d(BatchNorm2d):
+    def forward(self, input):
+        return F.batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
+                            self.training, self.momentum, self.eps)
+""", "counts_training_batches", "add 1 in forward when training"),
+    Mistake("running_var starting at zeros", """
+class BatchNorm2d(BatchNorm2d):
+    def __init__(self, num_features, *args, **kwargs):
+        super().__init__(num_features, *args, **kwargs)
+        self.running_var.zero_()
+""", "running_stats_start_at_0_and_1", "running_var should start as ones"),
+    Mistake("weight and bias created when affine=False", """
+class BatchNorm2d(BatchNorm2d):
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True):
+        super().__init__(num_features, eps, momentum, True, track_running_stats)
+        self.affine = affine
+""", "affine_false_has_no_weight_or_bias", "still has a `weight` parameter"),
+    Mistake("eval without running stats asks for them", """
+class BatchNorm2d(BatchNorm2d):
+    def forward(self, input):
+        return F.batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
+                            self.training, self.momentum, self.eps)
+""", "without_running_stats_eval_uses_the_batch", "pass training=True to F.batch_norm"),
+    Mistake("input rank not validated", """
+class BatchNorm2d(BatchNorm2d):
+    def forward(self, input):
+        if input.dim() < 2:
+            raise ValueError("too small")
+        return F.batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
+                            self.training, self.momentum, self.eps)
+""", "rejects_input_that_is_not_4d", "accepted a 2-D input"),
+    Mistake("weight drawn at random", """
+class BatchNorm2d(BatchNorm2d):
+    def __init__(self, num_features, *args, **kwargs):
+        super().__init__(num_features, *args, **kwargs)
+        nn.init.uniform_(self.weight)
+""", "weight_and_bias_are_parameters_starting_at_1_and_0", "weight should start at ones"),
+]
+
+CAPSTONE = [
+    Mistake("numtorch's own Conv2d in the network", """
+class Net(Net):
+    def __init__(self):
+        super().__init__()
+        self.features[0] = nn.Conv2d(1, 16, 3, padding=1)
+""", "net_is_built_from_your_own_layers", "uses numtorch's own `nn.Conv2d`"),
+    Mistake("no Dropout in the network", """
+class Net(Net):
+    def __init__(self):
+        super().__init__()
+        self.classifier = nn.Sequential(nn.Flatten(), Linear(32 * 2 * 2, 10))
+""", "net_is_built_from_your_own_layers", "has no Dropout of yours"),
+    Mistake("nine classes instead of ten", """
+class Net(Net):
+    def __init__(self):
+        super().__init__()
+        self.classifier = nn.Sequential(nn.Flatten(), Dropout(0.25), Linear(32 * 2 * 2, 9))
+""", "net_maps_images_to_ten_logits", "not to logits of shape (5, 10)"),
+    Mistake("model never trained", """
+torch.manual_seed(0)
+model = Net()
+""", "model_reaches_95_percent_test_accuracy", "full marks from 95%"),
+    Mistake("evaluating in training mode", """
+def evaluate(model, X, y):
+    with torch.no_grad():
+        return (model(X).argmax(dim=1) == y).float().mean().item()
+""", "evaluate_runs_the_model_in_eval_mode", "call `model.eval()` first"),
+    Mistake("accuracy returned as a tensor", """
+def evaluate(model, X, y):
+    model.eval()
+    return (model(X).argmax(dim=1) == y).float().mean()
+""", "evaluate_returns_the_accuracy", "return a Python float"),
+]
+
+CATALOGUE = {"0_linear": LINEAR, "1_conv2d": CONV2D, "2_dropout": DROPOUT, "3_batchnorm2d": BATCHNORM2D,
+             "4_capstone": CAPSTONE}

@@ -1,0 +1,94 @@
+"""A real browser opens a released lab in JupyterLab, runs every cell, and sees the checks' feedback.
+
+JupyterLab listens on a free loopback port behind a token; Debian's Chromium runs headless
+through Playwright (no browser is downloaded). Skipped where either is missing.
+"""
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+import labkit
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+playwright = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Debian's {CHROMIUM}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def jupyterlab(tmp_path):
+    workspace = tmp_path / "workspace"
+    subprocess.run([sys.executable, "-m", "labkit", "release", "--out", str(workspace), "--solutions", "2_dropout"],
+                   check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "labkit", "release", "--out", str(workspace), "0_linear"],
+                   check=True, capture_output=True)
+    port, token = free_port(), secrets.token_hex(16)
+    src = str(Path(labkit.__file__).resolve().parents[1])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (src, os.environ.get("PYTHONPATH")) if p),
+               JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={workspace}",
+         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--allow-root"],
+        env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "jupyterlab.log", "w"))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            if server.poll() is not None:
+                break
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("JupyterLab did not start: " + (tmp_path / "jupyterlab.log").read_text()[-2000:])
+        yield base, token
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def run_all_cells(page, base, token, notebook):
+    page.goto(f"{base}/lab/tree/{notebook}?token={token}")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+    page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+    page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click()
+
+
+def test_a_learner_runs_a_lab_in_jupyterlab_and_sees_the_checks(jupyterlab, tmp_path):
+    base, token = jupyterlab
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1600})
+            run_all_cells(page, base, token, "2_dropout.ipynb")
+            page.wait_for_selector(".jp-OutputArea-output:has-text('task 2 (forward and extra_repr): 9/9 checks pass')",
+                                   timeout=120_000)
+            page.wait_for_selector(".jp-OutputArea-output:has-text('the public checks give 16/16 points')",
+                                   timeout=120_000)
+            page.screenshot(path=str(tmp_path / "dropout.png"), full_page=True)
+
+            run_all_cells(page, base, token, "0_linear.ipynb")  # a blank lab: the checks say what to do
+            page.wait_for_selector(".jp-OutputArea-output:has-text('not written yet')", timeout=120_000)
+            errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+            assert errors.count() == 0, "a cell of the blank lab raised instead of reporting"
+            page.screenshot(path=str(tmp_path / "linear.png"), full_page=True)
+        finally:
+            browser.close()

@@ -1,0 +1,122 @@
+"""The grader survives whatever a submission does, and never touches the submission.
+
+These tests grade submissions to a toy lab (tests/labs/toylabs/toy), so they pin the
+grader's behaviour without depending on any real lab's content.
+"""
+
+import time
+
+from conftest import by_name, dump, notebook, sha256, write
+from labkit.grade import grade
+
+SOLUTION = "def double(x):\n    return 2 * x"
+
+
+def test_a_correct_submission_scores_full_marks(tmp_path, toy_labs):
+    result = grade(write(tmp_path / "toy.ipynb", notebook(SOLUTION)), toy_labs)
+    assert (result["score"], result["max_score"]) == (3, 3), dump(result)
+    assert all(t["passed"] and t["message"] == "" for t in result["tests"])
+
+
+def test_a_wrong_answer_loses_the_points_of_the_test_it_fails(tmp_path, toy_labs):
+    result = grade(write(tmp_path / "toy.ipynb", notebook("def double(x):\n    return x + x if isinstance(x, int) else x")), toy_labs)
+    tests = by_name(result)
+    assert tests["doubles_two"]["passed"] and not tests["doubles_a_string"]["passed"]
+    assert tests["doubles_a_string"]["message"] == "double('ab') should be 'abab'"
+    assert result["score"] == 2
+
+
+def test_an_infinite_loop_in_a_cell_costs_that_cell_not_the_run(tmp_path, toy_labs):
+    path = write(tmp_path / "toy.ipynb", notebook("while True:\n    pass", SOLUTION))
+    started = time.monotonic()
+    result = grade(path, toy_labs, cell_timeout=2)
+    assert time.monotonic() - started < 20
+    assert result["score"] == 3, dump(result)
+    assert any("code cell 1 was stopped after 2 s" in note for note in result["notes"])
+
+
+def test_an_infinite_loop_inside_a_test_costs_that_test(tmp_path, toy_labs):
+    looping = "def double(x):\n    if isinstance(x, str):\n        while True:\n            pass\n    return 2 * x"
+    result = grade(write(tmp_path / "toy.ipynb", notebook(looping)), toy_labs)
+    tests = by_name(result)
+    assert tests["doubles_two"]["passed"]
+    assert "took longer than 2 s" in tests["doubles_a_string"]["message"], dump(result)
+
+
+def test_a_loop_that_swallows_every_interrupt_is_stopped_by_the_notebook_limit(tmp_path, toy_labs):
+    stubborn = ("def double(x):\n    while True:\n        try:\n            while True:\n                pass\n"
+                "        except BaseException:\n            pass")
+    started = time.monotonic()
+    result = grade(write(tmp_path / "toy.ipynb", notebook(stubborn)), toy_labs, timeout=15)
+    assert time.monotonic() - started < 40
+    assert result["score"] == 0 and all(t["message"] for t in result["tests"]), dump(result)
+
+
+def test_an_exception_in_a_cell_is_a_note_and_the_tests_still_run(tmp_path, toy_labs):
+    result = grade(write(tmp_path / "toy.ipynb", notebook("1 / 0", SOLUTION)), toy_labs)
+    assert result["score"] == 3
+    assert result["notes"] == ["code cell 1 raised ZeroDivisionError: division by zero"]
+
+
+def test_an_exception_in_the_learners_function_names_the_line(tmp_path, toy_labs):
+    result = grade(write(tmp_path / "toy.ipynb", notebook("def double(x):\n    return x * undefined_name")), toy_labs)
+    message = by_name(result)["doubles_two"]["message"]
+    assert message.startswith("your code raised NameError: name 'undefined_name' is not defined"), message
+    assert "`return x * undefined_name`" in message
+
+
+def test_a_huge_print_does_not_flood_the_grader(tmp_path, toy_labs):
+    noisy = "for i in range(200_000):\n    print('spam' * 20)\n" + SOLUTION + "\nprint('x' * 10_000_000)"
+    result = grade(write(tmp_path / "toy.ipynb", notebook(noisy, "def f():\n    print('y' * 10**6)\nf()")), toy_labs)
+    assert result["score"] == 3, dump(result)
+
+
+def test_prints_inside_the_tested_code_do_not_disturb_the_results(tmp_path, toy_labs):
+    chatty = "def double(x):\n    print('{\"name\": \"doubles_two\"}' * 1000)\n    return 2 * x"
+    assert grade(write(tmp_path / "toy.ipynb", notebook(chatty)), toy_labs)["score"] == 3
+
+
+def test_a_deleted_cell_fails_the_tests_with_a_message_that_says_so(tmp_path, toy_labs):
+    result = grade(write(tmp_path / "toy.ipynb", notebook("x = 1")), toy_labs)
+    assert result["score"] == 0
+    assert by_name(result)["doubles_two"]["message"].startswith("your code raised NameError: name 'double'")
+
+
+def test_a_duplicated_cell_is_harmless(tmp_path, toy_labs):
+    assert grade(write(tmp_path / "toy.ipynb", notebook(SOLUTION, SOLUTION)), toy_labs)["score"] == 3
+
+
+def test_a_renamed_notebook_is_recognised_by_its_metadata(tmp_path, toy_labs):
+    assert grade(write(tmp_path / "my homework (1).ipynb", notebook(SOLUTION)), toy_labs)["lab"] == "toy"
+
+
+def test_a_notebook_without_metadata_is_recognised_by_its_file_name(tmp_path, toy_labs):
+    assert grade(write(tmp_path / "toy-alice.ipynb", notebook(SOLUTION, lab=None)), toy_labs)["score"] == 3
+
+
+def test_a_notebook_of_no_known_lab_is_ungradable(tmp_path, toy_labs):
+    result = grade(write(tmp_path / "other.ipynb", notebook(SOLUTION, lab=None)), toy_labs)
+    assert result["ungradable"].startswith("cannot tell which lab")
+
+
+def test_a_malformed_file_is_ungradable_with_the_reason(tmp_path, toy_labs):
+    for name, content in [("toy.ipynb", b"{not json"), ("toy2.ipynb", b"\xff\xfe\x00"), ("toy3.ipynb", b'{"cells": 3}')]:
+        (tmp_path / name).write_bytes(content)
+        result = grade(tmp_path / name, toy_labs)
+        assert result["ungradable"].startswith("not a readable notebook"), dump(result)
+
+
+def test_a_kernel_that_dies_fails_the_remaining_tests_with_a_message(tmp_path, toy_labs):
+    dying = "import os\ndef double(x):\n    os._exit(1)"
+    result = grade(write(tmp_path / "toy.ipynb", notebook(dying)), toy_labs)
+    assert result["score"] == 0
+    assert all("kernel died" in t["message"] for t in result["tests"]), dump(result)
+
+
+def test_grading_never_modifies_the_submission(tmp_path, toy_labs):
+    path = write(tmp_path / "toy.ipynb", notebook("print('hi')", SOLUTION, "open('scratch.txt', 'w').write('x')"))
+    before = sha256(path)
+    listing = sorted(p.name for p in tmp_path.iterdir())
+    grade(path, toy_labs)
+    assert sha256(path) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == listing

@@ -1,0 +1,88 @@
+"""`labkit grade` and `labkit gradebook` on the real labs: answer keys score full marks, blank
+student notebooks score zero, a wrong answer loses points with its message, and no submission
+is ever modified."""
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+import time
+
+import nbformat
+import pytest
+
+from conftest import sha256
+from labkit.labs import load_labs
+
+LABS = load_labs()
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory):
+    root = tmp_path_factory.mktemp("released")
+    for kind in ("student", "solution"):
+        args = ["release", "--out", str(root / kind)] + (["--solutions"] if kind == "solution" else [])
+        subprocess.run([sys.executable, "-m", "labkit", *args], check=True, capture_output=True)
+    return root
+
+
+def grade(path):
+    done = subprocess.run([sys.executable, "-m", "labkit", "grade", str(path), "--json"], capture_output=True,
+                          text=True, timeout=120)
+    return json.loads(done.stdout)
+
+
+@pytest.mark.parametrize("lab", LABS, ids=lambda lab: lab.name)
+def test_the_answer_key_scores_full_marks_and_a_blank_notebook_zero(released, lab):
+    for kind, expected in (("solution", "full"), ("student", "zero")):
+        path = released / kind / f"{lab.name}.ipynb"
+        before = sha256(path)
+        started = time.monotonic()
+        result = grade(path)
+        assert time.monotonic() - started < 20, f"grading {path.name} took over 20 s"
+        assert sha256(path) == before, "grading modified the submission"
+        assert result["lab"] == lab.name and result["max_score"] > 0
+        assert result["score"] == (result["max_score"] if expected == "full" else 0), json.dumps(result, indent=1)
+        if expected == "zero":
+            assert all(t["message"] for t in result["tests"])
+
+
+def test_a_learner_who_ignores_the_training_flag_reads_why_in_the_grade(released, tmp_path):
+    nb = nbformat.read(released / "solution" / "2_dropout.ipynb", as_version=4)
+    for cell in nb.cells:
+        cell.source = cell.source.replace("F.dropout(input, self.p, self.training, self.inplace)",
+                                          "F.dropout(input, self.p)")
+    path = tmp_path / "dropout-bob.ipynb"
+    nbformat.write(nb, path)
+    tests = {t["name"]: t for t in grade(path)["tests"]}
+    assert not tests["is_identity_in_eval_mode"]["passed"]
+    assert "pass `self.training` to `F.dropout`" in tests["is_identity_in_eval_mode"]["message"]
+    assert tests["rescales_kept_elements_by_1_over_1_minus_p"]["passed"]
+
+
+def test_the_gradebook_survives_every_kind_of_submission_and_touches_none(released, tmp_path):
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    shutil.copy(released / "solution" / "2_dropout.ipynb", folder / "alice.ipynb")  # renamed: found by metadata
+    shutil.copy(released / "student" / "0_linear.ipynb", folder / "bob.ipynb")
+    (folder / "carol.ipynb").write_text("{ this is not json")
+    looping = nbformat.read(released / "solution" / "0_linear.ipynb", as_version=4)
+    looping.cells.insert(1, nbformat.v4.new_code_cell("while True:\n    pass"))
+    nbformat.write(looping, folder / "dave.ipynb")
+    (folder / "notes.txt").write_text("not a notebook, not graded")
+    hashes = {p.name: sha256(p) for p in folder.iterdir()}
+
+    done = subprocess.run([sys.executable, "-m", "labkit", "gradebook", str(folder), "--out",
+                           str(tmp_path / "grades.csv"), "--timeout", "45"], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert {p.name: sha256(p) for p in folder.iterdir()} == hashes
+    rows = {r["submission"]: r for r in csv.DictReader(open(tmp_path / "grades.csv"))}
+    assert sorted(rows) == ["alice.ipynb", "bob.ipynb", "carol.ipynb", "dave.ipynb"]
+    assert rows["alice.ipynb"]["lab"] == "2_dropout" and rows["alice.ipynb"]["score"] == rows["alice.ipynb"]["max_score"]
+    assert float(rows["bob.ipynb"]["score"]) == 0 and rows["bob.ipynb"]["status"] == "graded"
+    assert rows["carol.ipynb"]["status"].startswith("ungradable: not a readable notebook")
+    assert rows["dave.ipynb"]["score"] == rows["dave.ipynb"]["max_score"], rows["dave.ipynb"]
+    assert "stopped after" in rows["dave.ipynb"]["notes"]
+    assert "2_dropout:is_identity_in_eval_mode" in rows["alice.ipynb"]  # a column per test

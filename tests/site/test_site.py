@@ -1,0 +1,74 @@
+"""The built site works offline: every page loads cleanly, widgets and math render."""
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def toc_pages():
+    """Site paths of the pages in _toc.yml, root first."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries:
+            if "file" in entry:
+                files.append(entry["file"])
+            walk(entry.get("sections", []))
+
+    walk(toc.get("chapters", []))
+    for part in toc.get("parts", []):
+        walk(part.get("chapters", []))
+    return [re.sub(r"\.(md|ipynb)$", "", name) + ".html" for name in files]
+
+
+@pytest.mark.parametrize("path", toc_pages() + ["genindex.html", "search.html"])
+def test_page_loads_with_no_failed_request_no_other_host_and_no_console_error(site_page, path):
+    visit = site_page(path)
+    assert visit.problems == []
+
+
+def test_no_built_page_embeds_a_resource_from_another_host(site_root):
+    # Catches pages outside the toc too; links (<a href>) to other sites are fine.
+    remote = re.compile(r"<(script|link|img|iframe)\b[^>]*\b(src|href)=\"(https?:)?//[^\"]*\"")
+    offenders = [
+        f"{html.relative_to(site_root)}: {match.group(0)}"
+        for html in site_root.rglob("*.html")
+        for match in remote.finditer(html.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
+
+
+def test_site_root_redirects_to_the_intro(site_page):
+    visit = site_page("index.html")
+    visit.page.wait_for_url("**/book/intro.html")
+    assert visit.problems == []
+
+
+def test_intro_math_is_typeset_by_the_bundled_mathjax(site_page):
+    visit = site_page("book/intro.html")
+    visit.page.locator("mjx-container").first.wait_for()
+    assert visit.problems == []
+
+
+def test_intro_sliders_render_and_stay_linked_with_no_kernel(site_page):
+    visit = site_page("book/intro.html")
+    page = visit.page
+    sliders = page.locator(".widget-slider")
+    sliders.first.wait_for()
+    assert sliders.count() == 2
+    readouts = page.locator(".widget-slider .widget-readout")
+    assert readouts.all_inner_texts() == ["3", "3"]
+
+    page.locator(".widget-slider .noUi-handle").first.focus()
+    page.keyboard.press("ArrowRight")
+
+    # jslink runs in the browser: the second slider follows the first.
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.widget-slider .widget-readout')]"
+        ".every(r => r.innerText.trim() === '4')"
+    )
+    assert visit.problems == []
