@@ -99,7 +99,7 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **options):
         ctx = Context()
-        data = cls.forward(ctx, *[None if t is None else t.data for t in inputs], **options)
+        data = cls.forward(ctx, *[None if t is None else t.array for t in inputs], **options)
         out = _tensor_type._make(data)
         if _grad_enabled:
             needs = tuple(t is not None and t._requires_grad for t in inputs)
@@ -151,16 +151,16 @@ def backward(root, gradient=None):
     if not root.requires_grad:
         raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
     if gradient is None:
-        if root.data.size != 1:
+        if root.array.size != 1:
             raise RuntimeError("grad can be implicitly created only for scalar outputs, "
                                f"but got an output of shape {tuple(root.shape)}")
-        gradient = np.ones_like(root.data)
+        gradient = np.ones_like(root.array)
     else:
-        gradient = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
-        if gradient.shape != root.data.shape:
+        gradient = gradient.array if isinstance(gradient, Tensor) else np.asarray(gradient)
+        if gradient.shape != root.array.shape:
             raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of {tuple(gradient.shape)} "
                                f"and output[0] has a shape of {tuple(root.shape)}.")
-    gradient = gradient.astype(root.data.dtype, copy=False)
+    gradient = gradient.astype(root.array.dtype, copy=False)
     leaves = {}  # id -> (leaf, summed gradient), written to .grad once at the end
     if root._node is None:
         leaves[id(root)] = (root, gradient)
@@ -177,7 +177,7 @@ def backward(root, gradient=None):
                 for inp, parent, needed, ig in zip(node.inputs, node.parents, node.ctx.needs_input_grad, in_grads):
                     if not needed or ig is None:
                         continue
-                    ig = _sum_to_shape(np.asarray(ig), inp.data.shape)
+                    ig = _sum_to_shape(np.asarray(ig), inp.array.shape)
                     if parent is None:
                         leaf, total = leaves.get(id(inp), (inp, 0))
                         leaves[id(inp)] = (leaf, total + ig)
@@ -185,5 +185,5 @@ def backward(root, gradient=None):
                         key = id(parent)
                         grads[key] = ig if key not in grads else grads[key] + ig
     for leaf, g in leaves.values():
-        g = Tensor._make(np.array(g, dtype=leaf.data.dtype))  # a fresh array: never a view of a saved one
-        leaf.grad = g if leaf.grad is None else Tensor._make(leaf.grad.data + g.data)
+        g = Tensor._make(np.array(g, dtype=leaf.array.dtype))  # a fresh array: never a view of a saved one
+        leaf.grad = g if leaf.grad is None else Tensor._make(leaf.grad.array + g.array)

@@ -22,7 +22,7 @@ def save(obj, f):
         if not isinstance(key, str) or not isinstance(value, Tensor):
             raise TypeError(f"numtorch.save stores str -> Tensor entries, but got {type(key).__name__} -> "
                             f"{type(value).__name__} for key {key!r}")
-        arrays[key] = value.data
+        arrays[key] = value.array
     if isinstance(f, (str, bytes)) or hasattr(f, "__fspath__"):
         with open(f, "wb") as handle:  # an open file, so NumPy does not append ".npz" to the name
             np.savez(handle, **arrays)

@@ -1,6 +1,6 @@
 """Tensor: a NumPy array that remembers how it was made.
 
-``data`` holds the values, ``requires_grad`` says whether gradients flow to it,
+``array`` holds the values (a NumPy array), ``requires_grad`` says whether gradients flow to it,
 ``grad`` receives them, and a non-leaf tensor's ``_node`` records the operation
 that produced it (see :mod:`numtorch.autograd`).
 """
@@ -60,18 +60,18 @@ def _result_dtype(a, b):
 
 
 def _binary(fn, a, b):
-    if type(b) is builtins.float and a.data.dtype.kind == "f":  # the common case, made cheap
-        return fn.apply(a, Tensor._make(np.asarray(b, a.data.dtype)))
+    if type(b) is builtins.float and a.array.dtype.kind == "f":  # the common case, made cheap
+        return fn.apply(a, Tensor._make(np.asarray(b, a.array.dtype)))
     dtype = _result_dtype(a, b)
     if not isinstance(b, Tensor):
         b = Tensor._make(np.asarray(b, dtype=dtype))
     try:
         out = fn.apply(a, b)
     except ValueError:
-        _check_broadcast(a.data.shape, b.data.shape)  # torch's words, if that was the problem
+        _check_broadcast(a.array.shape, b.array.shape)  # torch's words, if that was the problem
         raise
-    if out.data.dtype != dtype:
-        out.data = out.data.astype(dtype)
+    if out.array.dtype != dtype:
+        out.array = out.array.astype(dtype)
     return out
 
 
@@ -91,7 +91,7 @@ def _dim(dim, ndim):
 
 
 def _unwrap(value):
-    return value.data if isinstance(value, Tensor) else value
+    return value.array if isinstance(value, Tensor) else value
 
 
 def _shape_args(shape):
@@ -107,7 +107,7 @@ class Tensor:
     __array_priority__ = 1000  # so ``ndarray + Tensor`` defers to Tensor.__radd__
 
     def __init__(self, data, requires_grad=False):
-        self.data = _default_dtype(np.array(data))
+        self.array = _default_dtype(np.array(data))
         self._node = None
         self.grad = None
         self.requires_grad = requires_grad
@@ -117,7 +117,7 @@ class Tensor:
         if type(data) is not np.ndarray:  # NumPy gives scalars, not 0-d arrays, from 0-d arithmetic
             data = np.asarray(data)
         t = cls.__new__(cls)
-        t.data, t._node, t.grad, t._requires_grad = data, None, None, False
+        t.array, t._node, t.grad, t._requires_grad = data, None, None, False
         return t
 
     # ----- attributes --------------------------------------------------------------
@@ -127,12 +127,21 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value):
-        if value and self.data.dtype.kind != "f":
+        if value and self.array.dtype.kind != "f":
             raise RuntimeError("only Tensors of floating point dtype can require gradients, "
-                               f"but got dtype {self.data.dtype}")
+                               f"but got dtype {self.array.dtype}")
         if not value and self._node is not None:
             raise RuntimeError("you can only change requires_grad flags of leaf variables.")
         self._requires_grad = _builtin_bool(value)
+
+    @property
+    def data(self):
+        """This tensor's values as a tensor outside autograd, sharing memory (torch's ``.data``)."""
+        return Tensor._make(self.array)
+
+    @data.setter
+    def data(self, value):
+        self.array = value.array if isinstance(value, Tensor) else np.asarray(value)
 
     def requires_grad_(self, requires_grad=True):
         self.requires_grad = requires_grad
@@ -140,14 +149,14 @@ class Tensor:
 
     @property
     def shape(self):
-        return Size(self.data.shape)
+        return Size(self.array.shape)
 
     def size(self, dim=None):
-        return self.shape if dim is None else self.data.shape[dim]
+        return self.shape if dim is None else self.array.shape[dim]
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self.array.dtype
 
     @property
     def device(self):
@@ -155,13 +164,13 @@ class Tensor:
 
     @property
     def ndim(self):
-        return self.data.ndim
+        return self.array.ndim
 
     def dim(self):
-        return self.data.ndim
+        return self.array.ndim
 
     def numel(self):
-        return self.data.size
+        return self.array.size
 
     @property
     def is_leaf(self):
@@ -176,18 +185,18 @@ class Tensor:
         if self.requires_grad:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
                                "Use tensor.detach().numpy() instead.")
-        return self.data
+        return self.array
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        return self.array if dtype is None else self.array.astype(dtype)
 
     def item(self):
-        if self.data.size != 1:
-            raise RuntimeError(f"a Tensor with {self.data.size} elements cannot be converted to Scalar")
-        return self.data.item()
+        if self.array.size != 1:
+            raise RuntimeError(f"a Tensor with {self.array.size} elements cannot be converted to Scalar")
+        return self.array.item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self.array.tolist()
 
     def __float__(self):
         return _builtin_float(self.item())
@@ -196,14 +205,14 @@ class Tensor:
         return _builtin_int(self.item())
 
     def __bool__(self):
-        if self.data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with {self.data.size} values is ambiguous")
-        return _builtin_bool(self.data.item())
+        if self.array.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self.array.size} values is ambiguous")
+        return _builtin_bool(self.array.item())
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self.array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return len(self.data)
+        return len(self.array)
 
     def __iter__(self):
         return (self[i] for i in range(len(self)))
@@ -220,7 +229,7 @@ class Tensor:
         return self
 
     def type(self, dtype):
-        if np.dtype(dtype) == self.data.dtype:
+        if np.dtype(dtype) == self.array.dtype:
             return self
         out = Cast.apply(self, dtype=np.dtype(dtype))
         return out
@@ -235,10 +244,10 @@ class Tensor:
         return self.type(int64)
 
     def detach(self):
-        return Tensor._make(self.data)
+        return Tensor._make(self.array)
 
     def clone(self):
-        return Cast.apply(self, dtype=self.data.dtype)
+        return Cast.apply(self, dtype=self.array.dtype)
 
     def contiguous(self):
         return self
@@ -248,7 +257,7 @@ class Tensor:
 
     # ----- printing --------------------------------------------------------------------
     def __repr__(self):
-        data = self.data
+        data = self.array
         finite = data[np.isfinite(data)] if data.dtype.kind == "f" else None
         if finite is not None and data.size and np.all(finite == np.round(finite)):
             body = np.array2string(data, separator=", ", prefix="tensor(", floatmode="maxprec", precision=4)
@@ -286,7 +295,7 @@ class Tensor:
         return _binary(ops.Mul, self, other)
 
     def __truediv__(self, other):
-        if self.data.dtype.kind != "f" and not (isinstance(other, Tensor) and other.dtype.kind == "f"):
+        if self.array.dtype.kind != "f" and not (isinstance(other, Tensor) and other.dtype.kind == "f"):
             return self.float() / other  # torch's true division of integers gives floats
         return _binary(ops.Div, self, other)
 
@@ -303,13 +312,13 @@ class Tensor:
         return ops.Neg.apply(self)
 
     def __matmul__(self, other):
-        if self.data.ndim == 0 or other.data.ndim == 0:
+        if self.array.ndim == 0 or other.array.ndim == 0:
             raise RuntimeError("both arguments to matmul need to be at least 1D, "
-                               f"but they are {self.data.ndim}D and {other.data.ndim}D")
-        inner = other.shape[0] if other.data.ndim == 1 else other.shape[-2]
+                               f"but they are {self.array.ndim}D and {other.array.ndim}D")
+        inner = other.shape[0] if other.array.ndim == 1 else other.shape[-2]
         if self.shape[-1] != inner:
-            rows = self.data.size // self.shape[-1] if self.shape[-1] else 0
-            cols = other.shape[-1] if other.data.ndim > 1 else 1
+            rows = self.array.size // self.shape[-1] if self.shape[-1] else 0
+            cols = other.shape[-1] if other.array.ndim > 1 else 1
             raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{self.shape[-1]} and {inner}x{cols})")
         return ops.MatMul.apply(self, other)
 
@@ -335,22 +344,22 @@ class Tensor:
 
     # comparisons give bool tensors and never gradients
     def __eq__(self, other):
-        return Tensor._make(np.asarray(self.data == _unwrap(other)))
+        return Tensor._make(np.asarray(self.array == _unwrap(other)))
 
     def __ne__(self, other):
-        return Tensor._make(np.asarray(self.data != _unwrap(other)))
+        return Tensor._make(np.asarray(self.array != _unwrap(other)))
 
     def __lt__(self, other):
-        return Tensor._make(np.asarray(self.data < _unwrap(other)))
+        return Tensor._make(np.asarray(self.array < _unwrap(other)))
 
     def __le__(self, other):
-        return Tensor._make(np.asarray(self.data <= _unwrap(other)))
+        return Tensor._make(np.asarray(self.array <= _unwrap(other)))
 
     def __gt__(self, other):
-        return Tensor._make(np.asarray(self.data > _unwrap(other)))
+        return Tensor._make(np.asarray(self.array > _unwrap(other)))
 
     def __ge__(self, other):
-        return Tensor._make(np.asarray(self.data >= _unwrap(other)))
+        return Tensor._make(np.asarray(self.array >= _unwrap(other)))
 
     # ----- elementwise functions --------------------------------------------------------------
     def exp(self):
@@ -384,9 +393,9 @@ class Tensor:
         return ops.Sum.apply(self, dim=_dims(dim), keepdim=keepdim)
 
     def mean(self, dim=None, keepdim=False):
-        if self.data.dtype.kind != "f":
+        if self.array.dtype.kind != "f":
             raise RuntimeError("mean(): could not infer output dtype. Input dtype must be floating point, "
-                               f"but got {self.data.dtype}")
+                               f"but got {self.array.dtype}")
         return ops.Mean.apply(self, dim=_dims(dim), keepdim=keepdim)
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -404,7 +413,7 @@ class Tensor:
         out = ops.Max.apply(self, dim=dim, keepdim=keepdim)
         if dim is None:
             return out
-        indices = Tensor._make(np.asarray(self.data.argmax(axis=dim)))
+        indices = Tensor._make(np.asarray(self.array.argmax(axis=dim)))
         if keepdim:
             indices = indices.unsqueeze(dim)
         return MaxResult(out, indices)
@@ -415,18 +424,18 @@ class Tensor:
 
     def argmax(self, dim=None, keepdim=False):
         if dim is None:
-            return Tensor._make(np.asarray(self.data.argmax()))
+            return Tensor._make(np.asarray(self.array.argmax()))
         return self.max(dim, keepdim).indices
 
     # ----- shape ----------------------------------------------------------------------------
     def reshape(self, *shape):
         shape = _shape_args(shape)
-        if self.data.shape == shape:
+        if self.array.shape == shape:
             return self
         try:
-            np.empty(self.data.shape, dtype=np.bool_).reshape(shape)
+            np.empty(self.array.shape, dtype=np.bool_).reshape(shape)
         except ValueError:
-            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {self.data.size}") from None
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {self.array.size}") from None
         return ops.Reshape.apply(self, shape=shape)
 
     view = reshape
@@ -435,47 +444,47 @@ class Tensor:
         return self.reshape(other.shape)
 
     def flatten(self, start_dim=0, end_dim=-1):
-        if self.data.ndim == 0:
+        if self.array.ndim == 0:
             return self.reshape(1)
-        start, end = _dim(start_dim, self.data.ndim), _dim(end_dim, self.data.ndim)
+        start, end = _dim(start_dim, self.array.ndim), _dim(end_dim, self.array.ndim)
         if start > end:
             raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
-        shape = self.data.shape
+        shape = self.array.shape
         return self.reshape(shape[:start] + (-1,) + shape[end + 1:])
 
     def permute(self, *dims):
-        dims = tuple(_dim(d, self.data.ndim) for d in _shape_args(dims))
-        if sorted(dims) != list(range(self.data.ndim)):
+        dims = tuple(_dim(d, self.array.ndim) for d in _shape_args(dims))
+        if sorted(dims) != list(range(self.array.ndim)):
             raise RuntimeError(f"permute(): number of dims don't match or repeated dims: "
-                               f"expected a permutation of {self.data.ndim} dims, but got {list(dims)}")
+                               f"expected a permutation of {self.array.ndim} dims, but got {list(dims)}")
         return ops.Permute.apply(self, dims=dims)
 
     def transpose(self, dim0, dim1):
-        dims = list(range(self.data.ndim))
-        dim0, dim1 = _dim(dim0, self.data.ndim), _dim(dim1, self.data.ndim)
+        dims = list(range(self.array.ndim))
+        dim0, dim1 = _dim(dim0, self.array.ndim), _dim(dim1, self.array.ndim)
         dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
         return self.permute(dims)
 
     def t(self):
-        return self.transpose(0, 1) if self.data.ndim == 2 else self
+        return self.transpose(0, 1) if self.array.ndim == 2 else self
 
     @property
     def T(self):
-        return self.permute(tuple(reversed(range(self.data.ndim))))
+        return self.permute(tuple(reversed(range(self.array.ndim))))
 
     def unsqueeze(self, dim):
-        dim = _dim(dim, self.data.ndim + 1)
-        return self.reshape(self.data.shape[:dim] + (1,) + self.data.shape[dim:])
+        dim = _dim(dim, self.array.ndim + 1)
+        return self.reshape(self.array.shape[:dim] + (1,) + self.array.shape[dim:])
 
     def squeeze(self, dim=None):
-        shape = self.data.shape
+        shape = self.array.shape
         if dim is None:
             return self.reshape(tuple(s for s in shape if s != 1))
         dim = _dim(dim, len(shape))
         return self.reshape(shape[:dim] + shape[dim + 1:]) if shape and shape[dim] == 1 else self
 
     def expand(self, *sizes):
-        sizes = tuple(s if s != -1 else self.data.shape[i - len(sizes) + self.data.ndim]
+        sizes = tuple(s if s != -1 else self.array.shape[i - len(sizes) + self.array.ndim]
                       for i, s in enumerate(_shape_args(sizes)))
         return self + zeros(sizes, dtype=self.dtype)
 
@@ -490,26 +499,26 @@ class Tensor:
                                "numtorch does not differentiate through item assignment; "
                                "build the tensor with cat/stack or use no_grad()")
         index = tuple(_unwrap(i) for i in index) if isinstance(index, tuple) else _unwrap(index)
-        self.data[index] = _unwrap(value)
+        self.array[index] = _unwrap(value)
 
     # ----- in place ---------------------------------------------------------------------------
     def _assign(self, result):
         """Make ``self`` hold ``result``: truly in place when no graph is recorded."""
-        if result.data.shape != self.data.shape:
+        if result.array.shape != self.array.shape:
             raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape "
                                f"{list(result.shape)}")
-        if not np.can_cast(result.data.dtype, self.data.dtype, "same_kind"):
-            raise RuntimeError(f"result type {result.data.dtype} can't be cast to the desired output type "
-                               f"{self.data.dtype}")
+        if not np.can_cast(result.array.dtype, self.array.dtype, "same_kind"):
+            raise RuntimeError(f"result type {result.array.dtype} can't be cast to the desired output type "
+                               f"{self.array.dtype}")
         if is_grad_enabled() and (self._requires_grad or result._requires_grad):
             if self._requires_grad and self._node is None:
                 raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
             # Rebind rather than overwrite: arrays saved for backward keep their old values, and
             # nodes recorded earlier keep pointing at the old node (see autograd.Node.parents).
-            self.data = result.data.astype(self.data.dtype, copy=False)
+            self.array = result.array.astype(self.array.dtype, copy=False)
             self._node, self._requires_grad = result._node, True
         else:
-            self.data[...] = _unwrap(result)
+            self.array[...] = _unwrap(result)
         return self
 
     def add_(self, other, alpha=1):
@@ -540,10 +549,10 @@ class Tensor:
         return self._assign((src + zeros_like(self)).type(self.dtype))  # copy_ converts, unlike add_
 
     def uniform_(self, a=0.0, b=1.0):
-        return self._assign(Tensor._make(generator().uniform(a, b, self.data.shape)))
+        return self._assign(Tensor._make(generator().uniform(a, b, self.array.shape)))
 
     def normal_(self, mean=0.0, std=1.0):
-        return self._assign(Tensor._make(generator().normal(mean, std, self.data.shape)))
+        return self._assign(Tensor._make(generator().normal(mean, std, self.array.shape)))
 
 
 register_tensor_type(Tensor)
@@ -578,7 +587,7 @@ def _dims(dim):
 def tensor(data, dtype=None, requires_grad=False):
     """A new tensor holding a copy of ``data`` (floats become float32, integers int64)."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data.array
     if isinstance(data, np.ndarray) or dtype is not None:
         array = np.array(data, dtype=dtype)
     else:
@@ -710,7 +719,7 @@ def where(condition, input, other):
     if not isinstance(other, Tensor):
         other = tensor(other, dtype=dtype)
     out = ops.Where.apply(input, other, condition=np.asarray(_unwrap(condition), dtype=np.bool_))
-    return out if out.data.dtype == dtype else out.type(dtype)
+    return out if out.array.dtype == dtype else out.type(dtype)
 
 
 def flatten(input, start_dim=0, end_dim=-1):
@@ -719,11 +728,11 @@ def flatten(input, start_dim=0, end_dim=-1):
 
 def equal(input, other):
     """True if both tensors have the same shape and the same elements."""
-    return input.shape == other.shape and _builtin_bool(np.array_equal(input.data, other.data))
+    return input.shape == other.shape and _builtin_bool(np.array_equal(input.array, other.array))
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    return _builtin_bool(np.allclose(input.data, _unwrap(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+    return _builtin_bool(np.allclose(input.array, _unwrap(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def is_tensor(obj):

@@ -12,7 +12,7 @@ import numtorch
 
 def _scalar(fn, tensors, upstream):
     with numtorch.no_grad():
-        return float((fn(*tensors).data * upstream).sum())
+        return float((fn(*tensors).detach().numpy() * upstream).sum())
 
 
 def gradcheck(fn, *arrays, eps=1e-6, atol=1e-7, rtol=1e-5, seed=0):

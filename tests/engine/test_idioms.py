@@ -109,10 +109,18 @@ def test_the_cifar_tutorial_net_trains_and_evaluates_like_torch():
         assert_close(a, b, rtol=1e-3, atol=1e-5, what=name)
 
 
-@pytest.mark.xfail(strict=True, reason="open: numtorch's Tensor.data is a NumPy array, torch's is a Tensor")
 def test_outputs_data_works_as_in_the_cifar_tutorial():
-    _, predicted = numtorch.max(numtorch.randn(4, 10).data, 1)
-    assert predicted.shape == (4,)
+    outputs = numtorch.randn(4, 10, requires_grad=True) * 2
+    _, predicted = numtorch.max(outputs.data, 1)
+    assert predicted.tolist() == outputs.detach().numpy().argmax(1).tolist()
+    assert not outputs.data.requires_grad
+
+
+def test_data_shares_memory_like_torch():
+    w = numtorch.zeros(3, requires_grad=True)
+    w.data.add_(1.0)  # the old-style update that bypasses autograd
+    w.data[0] = 5.0
+    assert w.tolist() == [5.0, 1.0, 1.0] and w.requires_grad
 
 
 CONVNET = '''

@@ -68,7 +68,7 @@ def figure_png(fig, colours=128):
     A plot has few colours, so a palette image is a third the size of RGB at no visible
     cost; it matters because every frame of every explorer is embedded in the page.
     """
-    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    canvas = FigureCanvasAgg(fig) if not isinstance(fig.canvas, FigureCanvasAgg) else fig.canvas
     canvas.draw()
     rgb = Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3])
     out = io.BytesIO()
@@ -120,11 +120,10 @@ class FrameExplorer:
     """
 
     choices = []
-    figsize = (7.6, 2.6)
+    figsize = (6.6, 2.5)
     dpi = 100
 
     def __init__(self, static=True):
-        self.static = static
         self.controls = {choice.name: choice.widget() for choice in self.choices}
         self.frames = {}  # index tuple -> (Image, HTML)
         # Shared by every frame: each widget would otherwise get Layout and style models of its
@@ -162,9 +161,10 @@ class FrameExplorer:
         return ""
 
     # ----- public --------------------------------------------------------------------------
-    def values(self):
-        """The value each control points at now, by choice name."""
-        return {choice.name: choice.options[self.controls[choice.name].index][1] for choice in self.choices}
+    def values(self, key=None):
+        """The value each control points at (or the indices ``key`` point at), by choice name."""
+        key = self._current_key() if key is None else key
+        return {choice.name: choice.options[i][1] for choice, i in zip(self.choices, key)}
 
     def refresh(self):
         """Recompute the frame on screen (e.g. after changing a model the explorer looks at)."""
@@ -207,8 +207,7 @@ class FrameExplorer:
         return stack
 
     def _fill(self, key):
-        values = {choice.name: choice.options[i][1] for choice, i in zip(self.choices, key)}
-        result = self.compute(**values)
+        result = self.compute(**self.values(key))
         if self.figure is None:
             # No layout engine: each explorer places its axes itself, and constrained layout
             # alone would cost more than the whole rest of a redraw.

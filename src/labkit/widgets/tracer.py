@@ -159,14 +159,14 @@ def trace(model, *args, **kwargs):
     for name, tensor in list(model.named_parameters()) + list(model.named_buffers()):
         names[id(tensor)] = name
     tensors = {id(t): t for t in list(model.parameters()) + list(model.buffers())}
-    seen = {key: t.data.copy() for key, t in tensors.items()}  # value each tensor had when last looked at
+    seen = {key: t.detach().numpy().copy() for key, t in tensors.items()}  # value each tensor had when last looked at
     module_names = {id(m): name for name, m in model.named_modules()}
     running, records = [], []  # running: the modules whose forward is on the Python stack
 
     def changed(tensor_ids):
         out = []
         for key in tensor_ids:
-            now = tensors[key].data
+            now = tensors[key].detach().numpy()
             if not np.array_equal(now, seen[key]):
                 out.append(names[key])
                 seen[key] = now.copy()

@@ -430,7 +430,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                     ("weight", weight), ("bias", bias)):
         if t is not None and t.numel() != c:
             raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
-    x = input.data
+    x = input.array
     if training:
         count = x.size // c
         if count <= 1:
@@ -440,13 +440,13 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         centered = x3 - mean[:, None]
         var = np.einsum("ncm,ncm->c", centered, centered) / count
         if running_mean is not None:
-            running_mean.data[...] = (1 - momentum) * running_mean.data + momentum * mean
+            running_mean.array[...] = (1 - momentum) * running_mean.array + momentum * mean
         if running_var is not None:
-            running_var.data[...] = (1 - momentum) * running_var.data + momentum * var * (count / (count - 1))
+            running_var.array[...] = (1 - momentum) * running_var.array + momentum * var * (count / (count - 1))
     else:
         if running_mean is None or running_var is None:
             raise RuntimeError("batch_norm: running_mean and running_var must be given when training=False")
-        mean, var = running_mean.data, running_var.data
+        mean, var = running_mean.array, running_var.array
     return _BatchNorm.apply(input, weight, bias, mean=mean.astype(x.dtype), var=var.astype(x.dtype), eps=eps,
                             batch_stats=training)
 
@@ -499,16 +499,16 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
                          f"({target.shape[0] if target.dim() else 1}) and input of one more dimension than target, "
                          f"but got input {list(input.shape)} and target {list(target.shape)}")
     c = input.shape[1]
-    bad = (target.data != ignore_index) & ((target.data < 0) | (target.data >= c))
+    bad = (target.array != ignore_index) & ((target.array < 0) | (target.array >= c))
     if bad.any():
-        raise IndexError(f"Target {target.data[bad][0]} is out of bounds for {c} classes.")
+        raise IndexError(f"Target {target.array[bad][0]} is out of bounds for {c} classes.")
     if input.dim() > 2:  # (N, C, d1, ...) -> (N * d1 * ..., C)
         moved = input.permute(0, *range(2, input.dim()), 1)
         out = nll_loss(moved.reshape(-1, c), target.reshape(-1), weight, ignore_index=ignore_index,
                        reduction=reduction)
         return out.reshape(target.shape) if reduction == "none" else out
-    class_weight = np.ones(c, dtype=input.dtype) if weight is None else weight.data
-    return _NLLLoss.apply(input, target=target.data, class_weight=class_weight, ignore_index=ignore_index,
+    class_weight = np.ones(c, dtype=input.dtype) if weight is None else weight.array
+    return _NLLLoss.apply(input, target=target.array, class_weight=class_weight, ignore_index=ignore_index,
                           reduction=reduction)
 
 

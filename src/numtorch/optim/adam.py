@@ -41,12 +41,12 @@ class Adam(Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                g = p.grad.data
+                g = p.grad.array
                 if group["weight_decay"]:
-                    g = g + group["weight_decay"] * p.data
+                    g = g + group["weight_decay"] * p.array
                 state = self.state.setdefault(p, {})
                 if not state:
-                    state.update(step=0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
+                    state.update(step=0, exp_avg=np.zeros_like(p.array), exp_avg_sq=np.zeros_like(p.array))
                 state["step"] += 1
                 m, v, t = state["exp_avg"], state["exp_avg_sq"], state["step"]
                 m *= beta1
@@ -55,4 +55,4 @@ class Adam(Optimizer):
                 v += (1 - beta2) * g * g
                 step_size = group["lr"] / (1 - beta1 ** t)
                 denom = np.sqrt(v) / math.sqrt(1 - beta2 ** t) + group["eps"]
-                p.data -= (step_size * m / denom).astype(p.data.dtype)
+                p.array -= (step_size * m / denom).astype(p.array.dtype)

@@ -41,9 +41,9 @@ class SGD(Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                g = p.grad.data
+                g = p.grad.array
                 if group["weight_decay"]:
-                    g = g + group["weight_decay"] * p.data
+                    g = g + group["weight_decay"] * p.array
                 if momentum:
                     state = self.state.setdefault(p, {})
                     buf = state.get("momentum_buffer")
@@ -53,4 +53,4 @@ class SGD(Optimizer):
                         buf *= momentum
                         buf += (1 - group["dampening"]) * g
                     g = g + momentum * buf if group["nesterov"] else buf
-                p.data -= group["lr"] * g
+                p.array -= group["lr"] * g

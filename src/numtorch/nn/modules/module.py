@@ -297,7 +297,7 @@ class Module:
         if dtype is not None:
             with no_grad():
                 for t in list(self.parameters()) + [b for b in self.buffers() if b.dtype.kind == "f"]:
-                    t.data = t.data.astype(dtype)
+                    t.array = t.array.astype(dtype)
         return self
 
     def cpu(self):
