@@ -67,20 +67,31 @@ def jupyterlab(tmp_path):
 def run_all_cells(page, base, token, notebook):
     page.goto(f"{base}/lab/tree/{notebook}?token={token}")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
-    page.locator(".lm-MenuBar-item", has_text="Run").first.click()
-    page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click()
-    # JupyterLab may first ask which kernel to start; the notebook's own (Python 3) is preselected.
-    page.wait_for_timeout(2000)
     accept = page.locator(".jp-Dialog .jp-mod-accept")
-    if accept.count():
+    for _ in range(3):
+        # JupyterLab may ask which kernel to start (Python 3 is preselected); that drops a queued run.
+        page.wait_for_timeout(3000)
+        if accept.count():
+            accept.first.click()
+            continue
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+        page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+        page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click()
+        page.wait_for_timeout(3000)
+        if not accept.count():
+            return
         accept.first.click()
 
 
-def see(page, text, screenshot):
+def see(page, text, screenshot, seconds=120):
     """Wait until a cell's output shows `text` (cells may be scrolled out of view: attached is enough)."""
+    output = page.locator(f".jp-OutputArea-output:has-text({text!r})")
     try:
-        page.wait_for_selector(f".jp-OutputArea-output:has-text({text!r})", state="attached", timeout=120_000)
+        for _ in range(seconds):
+            if output.count():
+                return
+            page.wait_for_timeout(1000)
+        pytest.fail(f"no output shows {text!r} after {seconds} s; see {screenshot}")
     finally:
         page.screenshot(path=str(screenshot), full_page=True)
 

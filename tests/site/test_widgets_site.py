@@ -53,12 +53,12 @@ def test_dropout_explorer_shows_the_eval_frame_when_eval_is_clicked_and_back(sit
     visit = open_explorer_page(site_page, "book/04_train_eval/dropout.html")
     page = visit.page
     assert len(shown(page)) == 1  # one explorer, one of its 12 frames on screen
-    train, eval_ = click(page, "eval")
+    train, eval_ = click(page, "eval()")
     assert len(eval_) == 1 and eval_ != train
     received = {row[0]: row[1] for row in visible_rows(page)[1:]}
     assert received == {"nn.Dropout(p)": "False", "F.dropout(x, p)": "True",
                         "F.dropout(x, p, training=self.training)": "False"}
-    assert click(page, "train")[1] == train
+    assert click(page, "train()")[1] == train
     assert visit.problems == []
 
 

@@ -20,7 +20,7 @@ def explorer():
 
 
 def set_controls(explorer, mode, p):
-    explorer.controls["mode"].value = mode
+    explorer.controls["mode"].value = f"model.{mode}()"
     explorer.controls["p"].value = str(p)
     return explorer.result
 

@@ -88,7 +88,7 @@ class DropoutExplorer(FrameExplorer):
 
     def __init__(self, p_values=(0.0, 0.1, 0.25, 0.5, 0.75, 0.9), size=24, seed=0, static=True):
         self.choices = [
-            Choice("mode", "mode", ["train", "eval"]),
+            Choice("mode", "", [("model.train()", "train"), ("model.eval()", "eval")]),
             Choice("p", "p", list(p_values), default=0.5 if 0.5 in p_values else None, kind="slider"),
         ]
         self.image, self.seed = ring_image(size), seed

@@ -89,16 +89,20 @@ class Trace:
             colour = TRAIN_COLOUR if value else EVAL_COLOUR
             return f"<code style='color:{colour}'>{value}</code>"
 
+        def names(r, tensors):
+            # The module column already says whose they are: "weight", not "features.0.weight".
+            own = r.module + "." if r.module else ""
+            return html.escape(", ".join(n[len(own):] if n.startswith(own) else n for n in tensors)) or "—"
+
         rows = []
         for r in self.records:
             style = f" style='background:{MISMATCH_COLOUR}22'" if r.mismatch else ""
-            call = f"F.{r.function}" if r.function else "<i>module code</i>"
+            call = f"F.{r.function}" if r.function else "<i>forward code</i>"
             rows.append(
                 f"<tr{style}><td>{r.step}</td><td style='white-space:nowrap'><code>{html.escape(r.where)}</code></td>"
                 f"<td>{flag(r.module_training)}</td><td style='white-space:nowrap'><code>{call}</code></td>"
                 f"<td>{flag(r.training)}</td>"
-                f"<td>{html.escape(', '.join(r.reads)) or '—'}</td>"
-                f"<td>{html.escape(', '.join(r.changes)) or '—'}</td></tr>")
+                f"<td>{names(r, r.reads)}</td><td>{names(r, r.changes)}</td></tr>")
         head = ("<tr><th>#</th><th>module</th><th>module.training</th><th>call</th>"
                 "<th><code>training</code> received</th><th>reads</th><th>changes</th></tr>")
         return f"<table style='font-size:85%'>{head}{''.join(rows)}</table>"
