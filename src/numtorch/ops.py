@@ -280,6 +280,21 @@ class Max(Function):
         return grad
 
 
+class Maximum(Function):
+    """Elementwise maximum; where the two are equal, each gets half the gradient, as in torch."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved
+        grad_a = np.where(a > b, g, np.where(a == b, g / 2, 0))
+        return grad_a, g - grad_a
+
+
 class Where(Function):
     @staticmethod
     def forward(ctx, a, b, condition):

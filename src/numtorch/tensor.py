@@ -409,7 +409,7 @@ class Tensor:
     def max(self, dim=None, keepdim=False):
         """``max()`` is the largest element; ``max(dim)`` returns ``(values, indices)``."""
         if isinstance(dim, Tensor):  # torch.max(a, b) is the elementwise maximum
-            return where(self >= dim, self, dim)
+            return _binary(ops.Maximum, self, dim)
         out = ops.Max.apply(self, dim=dim, keepdim=keepdim)
         if dim is None:
             return out
@@ -419,6 +419,8 @@ class Tensor:
         return MaxResult(out, indices)
 
     def min(self, dim=None, keepdim=False):
+        if isinstance(dim, Tensor):  # torch.min(a, b) is the elementwise minimum
+            return -(-self).max(-dim)
         result = (-self).max(dim, keepdim)
         return -result if dim is None else MaxResult(-result.values, result.indices)
 

@@ -3,9 +3,12 @@ import pytest
 
 import numtorch
 
-from .parity import LIBS, torch
+from .parity import LIBS
 
-F_ = lambda lib: lib.nn.functional  # noqa: E731
+
+
+def F_(lib):
+    return lib.nn.functional
 
 
 def errors(make):

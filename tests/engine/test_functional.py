@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 import numtorch
 import numtorch.nn.functional as F
 
-from .parity import LIBS, assert_close, assert_parity, rand, run, torch
+from .parity import LIBS, assert_close, assert_parity, rand, torch
 
 
 def fn(name, *args, **kwargs):
@@ -271,8 +271,3 @@ def test_an_unknown_reduction_is_refused():
 def test_interpolate_matches_torch(kwargs):
     assert_parity(fn("interpolate", **kwargs), rand(2, 3, 4, 6))
 
-
-def test_every_functional_call_is_a_single_graph_node_with_grad():
-    # Spot check that the parity helper sees gradients for weights too (not only inputs).
-    (_, grads) = run(numtorch, fn("conv2d"), [rand(1, 2, 4, 4), rand(3, 2, 3, 3, seed=1)])
-    assert all(g is not None for g in grads)

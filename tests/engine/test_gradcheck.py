@@ -63,6 +63,8 @@ CASES = {
     "relu": (lambda a: a.relu(), [away_from_zero(2, 3)]),
     "tanh": (lambda a: a.tanh(), [arr(2, 3)]),
     "sigmoid": (lambda a: a.sigmoid(), [arr(2, 3)]),
+    "maximum": (lambda a, b: numtorch.max(a, b), [distinct(2, 3), distinct(3, seed=1) - 0.25]),
+    "minimum": (lambda a, b: numtorch.min(a, b), [distinct(2, 3), distinct(3, seed=1) - 0.25]),
     "where": (lambda a, b: numtorch.where(a > 0, a, b), [away_from_zero(2, 3), arr(3, seed=1)]),
     # reductions
     "sum": (lambda a: a.sum(), [arr(2, 3)]),

@@ -8,8 +8,7 @@ import pytest
 import numtorch
 from numtorch import nn
 
-from .parity import LIBS, torch
-from .parity import build as build_from
+from .parity import LIBS, build, torch
 
 NESTED = '''
 class Block(nn.Module):
@@ -43,13 +42,13 @@ model = Net()
 '''
 
 
-def build(lib, source=NESTED):
-    return build_from(lib, source)
+def nested(lib):
+    return build(lib, NESTED)
 
 
 # ----- registration ----------------------------------------------------------------------------------------
 def test_attributes_are_sorted_into_parameters_buffers_and_children_like_torch():
-    ours, theirs = build(numtorch), build(torch)
+    ours, theirs = nested(numtorch), nested(torch)
     assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
     assert [n for n, _ in ours.named_buffers()] == [n for n, _ in theirs.named_buffers()]
     assert [n for n, _ in ours.named_children()] == [n for n, _ in theirs.named_children()]
@@ -61,7 +60,7 @@ def test_attributes_are_sorted_into_parameters_buffers_and_children_like_torch()
 
 
 def test_state_dict_of_a_nested_model_has_torchs_keys_in_torchs_order():
-    ours, theirs = build(numtorch), build(torch)
+    ours, theirs = nested(numtorch), nested(torch)
     assert list(ours.state_dict()) == list(theirs.state_dict())
     assert "stem.cache" not in ours.state_dict() and "stem.scale" in ours.state_dict()
     assert [tuple(v.shape) for v in ours.state_dict().values()] == [tuple(v.shape) for v in theirs.state_dict().values()]
@@ -93,7 +92,7 @@ def test_sequential_names_its_children_by_position_or_by_the_given_names():
 
 def test_module_list_registers_its_modules_but_a_plain_list_does_not():
     for lib in LIBS:
-        model = build(lib)
+        model = nested(lib)
         names = [n for n, _ in model.named_parameters()]
         assert "blocks.1.conv.weight" in names and not any(n.startswith("plain_list") for n in names)
         layers = lib.nn.ModuleList([lib.nn.Linear(1, 1)])
@@ -198,7 +197,7 @@ def test_parameter_is_a_leaf_tensor_requiring_grad_that_shares_the_wrapped_value
 # ----- modes, gradients, apply --------------------------------------------------------------------------
 def test_train_and_eval_reach_every_submodule_and_return_the_module():
     for lib in LIBS:
-        model = build(lib)
+        model = nested(lib)
         assert model.eval() is model
         assert not any(m.training for m in model.modules())
         assert model.train() is model and all(m.training for m in model.modules())
@@ -280,7 +279,7 @@ def test_forward_hooks_see_input_and_output_can_replace_them_and_can_be_removed(
 
 # ----- repr ------------------------------------------------------------------------------------------------
 def test_repr_of_a_nested_model_is_torchs_text():
-    assert repr(build(numtorch)) == repr(build(torch))
+    assert repr(nested(numtorch)) == repr(nested(torch))
 
 
 @pytest.mark.parametrize("source", [
@@ -313,7 +312,7 @@ model = nn.Sequential(Scale(2.0), nn.Sequential(Scale(3.0)))
 # ----- load_state_dict ---------------------------------------------------------------------------------------
 def test_load_state_dict_copies_values_in_place_and_reports_all_keys_matched():
     for lib in LIBS:
-        src, dst = build(lib), build(lib)
+        src, dst = nested(lib), nested(lib)
         weight = dst.stem.conv.weight
         result = dst.load_state_dict(src.state_dict())
         assert repr(result) == "<All keys matched successfully>"
@@ -323,7 +322,7 @@ def test_load_state_dict_copies_values_in_place_and_reports_all_keys_matched():
 
 
 def test_load_state_dict_accepts_a_state_dict_made_by_torch():
-    ours, theirs = build(numtorch), build(torch)
+    ours, theirs = nested(numtorch), nested(torch)
     ours.load_state_dict({k: numtorch.tensor(v.numpy()) for k, v in theirs.state_dict().items()})
     for (k, a), b in zip(ours.state_dict().items(), theirs.state_dict().values()):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=k)
@@ -331,7 +330,7 @@ def test_load_state_dict_accepts_a_state_dict_made_by_torch():
 
 def damaged(lib):
     """A state_dict with a missing key, two unexpected keys and a wrong shape."""
-    state = build(lib).state_dict()
+    state = nested(lib).state_dict()
     del state["head.2.bias"]
     state["head.3.weight"] = lib.zeros(1)
     state["extra"] = lib.zeros(1)
@@ -342,8 +341,8 @@ def damaged(lib):
 def test_load_state_dict_non_strict_returns_missing_and_unexpected_keys_like_torch():
     for lib in LIBS:
         state = damaged(lib)
-        state["stem.conv.weight"] = build(lib).stem.conv.weight.detach()
-        result = build(lib).load_state_dict(state, strict=False)
+        state["stem.conv.weight"] = nested(lib).stem.conv.weight.detach()
+        result = nested(lib).load_state_dict(state, strict=False)
         assert result.missing_keys == ["head.2.bias"]
         assert result.unexpected_keys == ["extra", "head.3.weight"]  # in module-tree order, as torch reports
         missing, unexpected = result
@@ -354,7 +353,7 @@ def test_load_state_dict_strict_error_lists_every_problem_in_torchs_words():
     errors = []
     for lib in LIBS:
         with pytest.raises(RuntimeError) as info:
-            build(lib).load_state_dict(damaged(lib))
+            nested(lib).load_state_dict(damaged(lib))
         errors.append(str(info.value))
     ours, theirs = errors
     assert ours.startswith("Error(s) in loading state_dict for Net:\n\t")

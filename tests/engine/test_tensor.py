@@ -7,7 +7,7 @@ from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
 import numtorch
 
-from .parity import LIBS, assert_close, assert_parity, rand, torch
+from .parity import LIBS, assert_parity, rand, torch
 
 
 def dtype_name(t):
@@ -225,6 +225,7 @@ BINARY = {
     "add": lambda lib, a, b: a + b, "sub": lambda lib, a, b: a - b, "mul": lambda lib, a, b: a * b,
     "div": lambda lib, a, b: a / b, "pow": lambda lib, a, b: a ** b, "add_alpha": lambda lib, a, b: a.add(b, alpha=2),
     "where": lambda lib, a, b: lib.where(a > 1, a, b), "maximum": lambda lib, a, b: lib.max(a, b),
+    "minimum": lambda lib, a, b: lib.min(a, b),
 }
 
 
@@ -235,6 +236,11 @@ def test_binary_operators_broadcast_and_reduce_gradients_like_torch(shapes, op, 
     a = rand(*shapes.input_shapes[0], seed=seed, low=0.5, high=2.0)
     b = rand(*shapes.input_shapes[1], seed=seed + 1, low=0.5, high=2.0)
     assert_parity(BINARY[op], a, b)
+
+
+def test_elementwise_max_and_min_split_the_gradient_of_a_tie_like_torch():
+    a, b = np.array([0.0, 1.0, -2.0], dtype=np.float32), np.array([0.0, 0.0, 3.0], dtype=np.float32)
+    assert_parity(lambda lib, a, b: lib.max(a, b) * 2 + lib.min(a, b), a, b)
 
 
 @settings(max_examples=15, deadline=None)

@@ -252,7 +252,7 @@ class Dropout(Dropout):
             return input
         keep = np.random.rand(*input.shape) >= self.p
         return input * torch.tensor(keep.astype("float32")) / (1 - self.p)
-""", "matches_F_dropout_with_the_same_seed", "draw the mask with F.dropout"),
+""", "matches_F_dropout_with_the_same_seed", "let F.dropout draw the mask"),
 ]
 
 BATCHNORM2D = [

@@ -163,10 +163,14 @@ class Bank:
         outcomes = [self.run(c, symbols) for c in self.checks if c.task == task]
         passed = sum(o.passed for o in outcomes)
         print(f"{self.lab}, task {task} ({self.tasks[task]}): {passed}/{len(outcomes)} checks pass")
+        failures = {o.message for o in outcomes if not o.passed}
+        shared = failures.pop() if len(failures) == 1 and passed < len(outcomes) - 1 else None
         for o in outcomes:
             print(f"  {'✓' if o.passed else '✗'} {o.check.title}")
-            if not o.passed:
+            if not o.passed and o.message != shared:
                 print(f"      {o.message}")
+        if shared:  # say it once: typically "not written yet"
+            print(f"  every ✗ above: {shared}")
         if outcomes and passed == len(outcomes):
             print("All good: on to the next task.")
         return outcomes

@@ -119,8 +119,10 @@ def matches_F_dropout_with_the_same_seed(Dropout):
         y = m(x)
         numtorch.manual_seed(5)
         expect(same(y, F.dropout(x, 0.4, training)),
-               f"in {'training' if training else 'eval'} mode your output differs from F.dropout(x, p, training) "
-               f"with the same seed: draw the mask with F.dropout, `{SENTENCE}`")
+               f"in training mode your output differs from F.dropout(x, p, training) with the same seed: let "
+               f"F.dropout draw the mask, `{SENTENCE}`" if training else
+               f"in eval mode your output differs from F.dropout(x, p, training=False), which returns x: "
+               f"pass `self.training`, `{SENTENCE}`")
 
 
 @bank.check(task=2)
