@@ -159,11 +159,10 @@ def trace(model, *args, **kwargs):
     The pass is a real one: in train mode BatchNorm's running statistics move, exactly as
     they would without the tracer (use :class:`ModeTracer` to look without touching).
     """
-    names = {}  # id(tensor) -> qualified name, parameters and buffers of the whole model
-    for name, tensor in list(model.named_parameters()) + list(model.named_buffers()):
-        names[id(tensor)] = name
-    tensors = {id(t): t for t in list(model.parameters()) + list(model.buffers())}
-    seen = {key: t.detach().numpy().copy() for key, t in tensors.items()}  # value each tensor had when last looked at
+    state = list(model.named_parameters()) + list(model.named_buffers())
+    names = {id(t): name for name, t in state}  # the model's parameters and buffers, by identity
+    tensors = {id(t): t for _, t in state}
+    seen = {key: t.detach().numpy().copy() for key, t in tensors.items()}  # values when last looked at
     module_names = {id(m): name for name, m in model.named_modules()}
     running, records = [], []  # running: the modules whose forward is on the Python stack
 

@@ -126,7 +126,7 @@ class _Conv2d(Function):
         g_mat = np.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(groups, w_mat.shape[1], -1)
         grad_w = np.matmul(g_mat, cols.transpose(0, 2, 1)).reshape(-1, w_mat.shape[2] // (kernel[0] * kernel[1]),
                                                                     *kernel)
-        grad_b = g.sum(axis=(0, 2, 3))
+        grad_b = g_mat.sum(axis=2).reshape(-1)
         grad_x = None
         if ctx.needs_input_grad[0]:
             n, c = xp_shape[0], xp_shape[1]
