@@ -3,7 +3,7 @@
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DELETE_ON_ERROR:
-.PHONY: venv book test lab clean
+.PHONY: venv book test lab bench clean
 
 BIN := .venv/bin
 VENV_STAMP := .venv/.installed
@@ -49,9 +49,17 @@ $(VENDOR_STAMP): $(NODE_STAMP) $(wildcard book/site-js/*) Makefile
 	  $(VENDOR)/mathjax/
 	touch $@
 
+# The execution cache keys on a page's own code, not on the engine and widgets it imports:
+# when anything under src/ changes, every page runs again.
+SRC_STAMP := _build/src.stamp
+$(SRC_STAMP): $(shell find src -name '*.py')
+	rm -rf _build/.jupyter_cache
+	mkdir -p _build
+	touch $@
+
 # --all rebuilds every page so that -W sees every warning; execution stays cached
 # (execute_notebooks: cache), so unchanged pages are not re-run.
-book: $(VENV_STAMP) $(VENDOR_STAMP)
+book: $(VENV_STAMP) $(VENDOR_STAMP) $(SRC_STAMP)
 	$(BIN)/jupyter-book build --all -W --keep-going .
 
 # Unit, parity, lab and site tests, plus every book notebook re-run under nbval.
@@ -67,6 +75,11 @@ test: book $(TORCH_STAMP)
 lab: $(VENV_STAMP)
 	$(BIN)/labkit release --out workspace
 	$(BIN)/jupyter lab --notebook-dir=workspace
+
+# numtorch against torch, side by side (a benchmark that prints ratios, not a test).
+# glibc keeps freed memory instead of returning it, so neither engine pays page faults.
+bench: $(TORCH_STAMP)
+	MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=1073741824 $(BIN)/python benchmarks/bench.py
 
 clean:
 	rm -rf _build .scratch
