@@ -42,7 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     for sub in commands.choices.values():  # --labs reads naturally after the command too
         sub.add_argument("--labs", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    labs = load_labs(args.labs)
+    try:
+        labs = load_labs(args.labs)
+    except FileNotFoundError as error:
+        parser.error(str(error))
 
     if args.command == "release":
         unknown = set(args.lab) - {lab.name for lab in labs}

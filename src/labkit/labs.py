@@ -141,7 +141,10 @@ def strip_solutions(text: str, where: str = "cell", student: bool = True) -> str
 
 def find_labs_root(explicit: str | os.PathLike | None = None) -> Path:
     """The labs folder: the argument, $LABKIT_LABS, the checkout labkit runs from, or ./labs."""
-    candidates = [explicit, os.environ.get("LABKIT_LABS"), Path(__file__).resolve().parents[2] / "labs", Path.cwd() / "labs"]
+    if explicit:
+        candidates = [explicit]
+    else:
+        candidates = [os.environ.get("LABKIT_LABS"), Path(__file__).resolve().parents[2] / "labs", Path.cwd() / "labs"]
     for candidate in candidates:
         if candidate and any(Path(candidate).glob(f"*/{SOURCE_NAME}")):
             return Path(candidate)
