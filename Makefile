@@ -6,6 +6,10 @@ SHELL := bash
 .PHONY: venv book test lab bench clean
 
 BIN := .venv/bin
+# Pages, labs and tests run many small kernels, often several processes at a time on 2 cores:
+# one BLAS/OpenMP thread each avoids threads stalling on each other. `make bench` sets its own.
+export OPENBLAS_NUM_THREADS ?= 1
+export OMP_NUM_THREADS ?= 1
 VENV_STAMP := .venv/.installed
 # torch is a test-only dependency (parity tests). Exactly this version: it is on the
 # machine's disk, while any other one would be a multi-GB CUDA download.
@@ -79,7 +83,8 @@ lab: $(VENV_STAMP)
 # numtorch against torch, side by side (a benchmark that prints ratios, not a test).
 # glibc keeps freed memory instead of returning it, so neither engine pays page faults.
 bench: $(TORCH_STAMP)
-	MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=1073741824 $(BIN)/python benchmarks/bench.py
+	OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=1073741824 \
+	  $(BIN)/python benchmarks/bench.py
 
 clean:
 	rm -rf _build .scratch

@@ -67,13 +67,30 @@ class Node:
     ``parents`` records each input's own node as it was when this one was made. An
     in-place operation later gives the input tensor a new node, but this edge must
     still lead to the value that was actually used.
+
+    ``saved`` pairs each input whose array the forward saved for backward with the
+    input's version counter at that moment. If the array is overwritten in place
+    before ``backward`` (an optimizer step between forward and backward, say), the
+    gradient would silently be wrong, so :meth:`check_saved` refuses instead.
     """
 
-    __slots__ = ("fn", "ctx", "inputs", "parents")
+    __slots__ = ("fn", "ctx", "inputs", "parents", "saved")
 
     def __init__(self, fn, ctx, inputs):
         self.fn, self.ctx, self.inputs = fn, ctx, inputs
         self.parents = tuple(None if t is None else t._node for t in inputs)
+        kept = getattr(ctx, "saved", ())
+        self.saved = tuple((t, t._version[0]) for t in inputs if t is not None and any(
+            a is t.array or getattr(a, "base", None) is t.array for a in kept))
+
+    def check_saved(self):
+        for t, version in self.saved:
+            if t._version[0] != version:
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by an inplace "
+                    f"operation: [{t.array.dtype} {list(t.array.shape)}] is at version {t._version[0]}; expected "
+                    f"version {version} instead. Hint: run backward before changing the tensor (an optimizer "
+                    "step, a copy_ or +=), or change a clone.")
 
     def name(self):
         return self.fn.__name__.lstrip("_") + "Backward0"
@@ -171,6 +188,7 @@ def backward(root, gradient=None):
                 g = grads.pop(id(node), None)
                 if g is None:
                     continue
+                node.check_saved()
                 in_grads = node.fn.backward(node.ctx, g)
                 if not isinstance(in_grads, tuple):
                     in_grads = (in_grads,)

@@ -110,6 +110,7 @@ class Tensor:
         self.array = _default_dtype(np.array(data))
         self._node = None
         self.grad = None
+        self._version = [0]
         self.requires_grad = requires_grad
 
     @classmethod
@@ -118,6 +119,7 @@ class Tensor:
             data = np.asarray(data)
         t = cls.__new__(cls)
         t.array, t._node, t.grad, t._requires_grad = data, None, None, False
+        t._version = [0]  # in-place changes so far; a list so that detach() can share it
         return t
 
     # ----- attributes --------------------------------------------------------------
@@ -244,7 +246,10 @@ class Tensor:
         return self.type(int64)
 
     def detach(self):
-        return Tensor._make(self.array)
+        """The same values, cut from the graph; it shares memory and the in-place version counter."""
+        out = Tensor._make(self.array)
+        out._version = self._version
+        return out
 
     def clone(self):
         return Cast.apply(self, dtype=self.array.dtype)
@@ -502,6 +507,7 @@ class Tensor:
                                "build the tensor with cat/stack or use no_grad()")
         index = tuple(_unwrap(i) for i in index) if isinstance(index, tuple) else _unwrap(index)
         self.array[index] = _unwrap(value)
+        self._version[0] += 1
 
     # ----- in place ---------------------------------------------------------------------------
     def _assign(self, result):
@@ -521,6 +527,7 @@ class Tensor:
             self._node, self._requires_grad = result._node, True
         else:
             self.array[...] = _unwrap(result)
+            self._version[0] += 1  # lets backward notice values it saved were overwritten
         return self
 
     def add_(self, other, alpha=1):

@@ -151,3 +151,43 @@ def test_backward_only_follows_the_branches_that_need_gradients():
     (x * frozen.exp()).sum().backward()
     assert frozen.grad is None
     np.testing.assert_allclose(x.grad.numpy(), [np.exp(3.0)], rtol=1e-6)
+
+
+def test_overwriting_a_saved_input_before_backward_raises_like_torch():
+    torch = pytest.importorskip("torch")
+    for lib in (numtorch, torch):
+        w = lib.tensor([1.0, 2.0], requires_grad=True)
+        x = lib.tensor([3.0, 4.0])
+        y = (w * x).sum()
+        x.mul_(10)  # Mul saved x to compute w's gradient
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.backward()
+
+
+def test_an_optimizer_step_between_forward_and_backward_raises():
+    model = numtorch.nn.Linear(2, 1)
+    opt = numtorch.optim.SGD(model.parameters(), lr=0.1)
+    loss = model(numtorch.randn(3, 2)).sum()
+    for p in model.parameters():
+        p.grad = numtorch.ones_like(p)
+    opt.step()
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+
+
+def test_overwriting_an_input_that_was_not_saved_is_allowed_as_in_torch():
+    w = numtorch.tensor([1.0, 2.0], requires_grad=True)
+    x = numtorch.tensor([3.0, 4.0])
+    y = (w + x).sum()  # Add's gradient does not need x
+    x.mul_(10)
+    y.backward()
+    assert w.grad.tolist() == [1.0, 1.0]
+
+
+def test_detach_shares_the_version_counter():
+    w = numtorch.tensor([1.0, 2.0], requires_grad=True)
+    x = numtorch.tensor([3.0, 4.0], requires_grad=True)
+    y = (w * x).sum()
+    x.detach().zero_()
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.backward()

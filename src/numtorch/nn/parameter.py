@@ -17,6 +17,7 @@ class Parameter(Tensor):
     def __init__(self, data=None, requires_grad=True):
         data = empty(0) if data is None else data
         self.array, self._node, self.grad, self._requires_grad = data.array, None, None, False
+        self._version = data._version
         self.requires_grad = requires_grad
 
     def __repr__(self):

@@ -2,6 +2,8 @@ import math
 
 import numpy as np
 
+from ..autograd import no_grad
+from ..tensor import Tensor
 from .optimizer import Optimizer
 
 
@@ -35,6 +37,7 @@ class Adam(Optimizer):
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
 
+    @no_grad()
     def step(self):
         for group in self.param_groups:
             beta1, beta2 = group["betas"]
@@ -55,4 +58,4 @@ class Adam(Optimizer):
                 v += (1 - beta2) * g * g
                 step_size = group["lr"] / (1 - beta1 ** t)
                 denom = np.sqrt(v) / math.sqrt(1 - beta2 ** t) + group["eps"]
-                p.array -= (step_size * m / denom).astype(p.array.dtype)
+                p.sub_(Tensor._make((step_size * m / denom).astype(p.array.dtype)))

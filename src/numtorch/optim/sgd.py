@@ -1,5 +1,7 @@
 import numpy as np
 
+from ..autograd import no_grad
+from ..tensor import Tensor
 from .optimizer import Optimizer
 
 
@@ -35,6 +37,7 @@ class SGD(Optimizer):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov))
 
+    @no_grad()
     def step(self):
         for group in self.param_groups:
             momentum = group["momentum"]
@@ -53,4 +56,4 @@ class SGD(Optimizer):
                         buf *= momentum
                         buf += (1 - group["dampening"]) * g
                     g = g + momentum * buf if group["nesterov"] else buf
-                p.array -= group["lr"] * g
+                p.sub_(Tensor._make(group["lr"] * g))
