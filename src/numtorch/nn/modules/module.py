@@ -34,7 +34,14 @@ class RemovableHandle:
 
 
 def _typename(value):
-    return "numtorch.Tensor" if isinstance(value, Tensor) else type(value).__name__
+    """How torch names a value in errors: ``numtorch.nn.functional.relu``, ``int``, ``numtorch.Tensor``."""
+    if isinstance(value, Tensor):
+        return "numtorch.Tensor"
+    if hasattr(value, "__qualname__"):
+        module, name = getattr(value, "__module__", "") or "", value.__qualname__
+    else:
+        module, name = type(value).__module__, type(value).__qualname__
+    return name if module in ("", "builtins") else f"{module}.{name}"
 
 
 def _addindent(text, spaces):
