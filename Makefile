@@ -80,11 +80,13 @@ lab: $(VENV_STAMP)
 	$(BIN)/labkit release --out workspace
 	$(BIN)/jupyter lab --notebook-dir=workspace
 
-# numtorch against torch, side by side (a benchmark that prints ratios, not a test).
-# glibc keeps freed memory instead of returning it, so neither engine pays page faults.
+# Speed goals are benchmarks that print figures, not tests: numtorch against torch side by
+# side (glibc keeps freed memory, so neither engine pays page faults), then grading and widgets.
 bench: $(TORCH_STAMP)
 	OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=1073741824 \
 	  $(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/grading.py
+	$(BIN)/python benchmarks/widgets.py
 
 clean:
 	rm -rf _build .scratch

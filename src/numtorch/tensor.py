@@ -62,6 +62,8 @@ def _result_dtype(a, b):
 def _binary(fn, a, b):
     if type(b) is builtins.float and a.array.dtype.kind == "f":  # the common case, made cheap
         return fn.apply(a, Tensor._make(np.asarray(b, a.array.dtype)))
+    if not isinstance(b, (Tensor, numbers.Number, np.ndarray, np.generic, list, tuple)):
+        raise TypeError(f"unsupported operand type(s) for {fn.__name__.lower()}: 'Tensor' and '{type(b).__name__}'")
     dtype = _result_dtype(a, b)
     if not isinstance(b, Tensor):
         b = Tensor._make(np.asarray(b, dtype=dtype))

@@ -4,7 +4,6 @@ solutions pass every check."""
 import functools
 import importlib
 
-import nbformat
 import pytest
 
 from catalogue import CATALOGUE

@@ -1,5 +1,4 @@
 """The dropout explorer computes and shows what each dropout variant does in each mode."""
-import time
 
 import numpy as np
 import pytest
@@ -73,14 +72,6 @@ def test_flipping_the_mode_changes_the_picture_on_screen(explorer):
     set_controls(explorer, "eval", 0.5)
     eval_png = explorer.frames[explorer._current_key()][0].value
     assert train_png and eval_png and train_png != eval_png
-
-
-def test_a_control_change_redraws_within_200_ms(explorer):
-    best = float("inf")
-    for p in ("0.25", "0.5", "0.25"):  # CPU time, best of three: other processes on a busy machine do not count
-        explorer.controls["p"].value = p
-        best = min(best, explorer.redraw_cpu_seconds)
-    assert best <= 0.2
 
 
 def test_static_explorer_precomputes_every_frame_and_links_each_control_to_its_stacks():

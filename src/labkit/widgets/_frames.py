@@ -17,7 +17,6 @@ In a kernel the same widgets are live as well: an observer recomputes the frame 
 controls now point at with the engine and replaces its picture.
 """
 import io
-import itertools
 import time
 
 import ipywidgets as widgets
