@@ -6,7 +6,7 @@ grader's behaviour without depending on any real lab's content.
 
 import time
 
-from conftest import by_name, dump, notebook, sha256, write
+from labtools import by_name, dump, notebook, sha256, write
 from labkit.grade import grade
 
 SOLUTION = "def double(x):\n    return 2 * x"

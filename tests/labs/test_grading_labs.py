@@ -12,7 +12,7 @@ import time
 import nbformat
 import pytest
 
-from conftest import sha256
+from labtools import sha256
 from labkit.labs import load_labs
 
 LABS = load_labs()

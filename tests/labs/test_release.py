@@ -7,7 +7,7 @@ import sys
 import nbformat
 import pytest
 
-from conftest import sha256
+from labtools import sha256
 from labkit.labs import BEGIN, END, HIDDEN_TAG, SourceError, load_labs, strip_solutions
 
 LABS = load_labs()
