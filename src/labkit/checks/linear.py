@@ -111,8 +111,14 @@ def forward_works_without_bias(Linear):
     """Linear(..., bias=False) computes x @ weight.T"""
     m = Linear(3, 2, bias=False)
     x = numtorch.randn(4, 3)
-    expect(same(m(x), x @ m.weight.T), "with bias=False the output should be x @ weight.T: pass `self.bias` "
-                                       "(None) to F.linear, which then adds nothing")
+    advice = ("with bias=False the output should be x @ weight.T: pass `self.bias` (None) to F.linear, "
+              "which then adds nothing")
+    try:
+        y = m(x)
+    except TypeError as error:  # e.g. `F.linear(x, w) + self.bias` with the bias None
+        expect("NoneType" not in str(error), f"{advice} (your forward raised `{error}`)")
+        raise
+    expect(same(y, x @ m.weight.T), advice)
 
 
 @bank.check(task=2)
