@@ -7,9 +7,11 @@ both alike, and the median of each is compared. Run from the repo root::
 
     make bench          # or: .venv/bin/python benchmarks/bench.py [--quick]
 
-Large fresh allocations cost page faults on this kind of machine, which makes
-timings wander: `make bench` sets glibc's MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_
-so that freed memory is reused, for both engines alike.
+`make bench` sets the environment the figures assume: two BLAS/OpenMP threads; glibc's
+MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_ so that freed memory is reused instead of
+paying page faults (both engines alike); and OMP_WAIT_POLICY=PASSIVE, because torch's
+OpenMP workers otherwise spin for a while after each op, on the very cores NumPy's BLAS
+threads need for the interleaved numtorch repetition that follows.
 """
 import argparse
 import statistics

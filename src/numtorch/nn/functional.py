@@ -112,20 +112,23 @@ class _Conv2d(Function):
         cols = np.ascontiguousarray(_windows(xp, (kh, kw), stride, dilation, out_size).transpose(1, 2, 3, 0, 4, 5))
         cols = cols.reshape(groups, -1, n * out_size[0] * out_size[1])
         w_mat = w.reshape(groups, out_channels // groups, -1)
-        out = np.matmul(w_mat, cols).reshape(out_channels, -1)
-        if b is not None:
-            out += b[:, None]
+        out = np.matmul(w_mat, cols).reshape((out_channels, n) + out_size).transpose(1, 0, 2, 3)
         ctx.save_for_backward(cols, w_mat)
         ctx.geometry = (xp.shape, (kh, kw), stride, padding, dilation, out_size, groups)
-        return np.ascontiguousarray(out.reshape((out_channels, n) + out_size).transpose(1, 0, 2, 3))
+        result = np.empty(out.shape, dtype=out.dtype)  # back to (N, C, H, W), adding the bias on the way
+        if b is None:
+            np.copyto(result, out)
+            return result
+        return np.add(out, b[:, None, None], out=result)
 
     @staticmethod
     def backward(ctx, g):
         cols, w_mat = ctx.saved
         xp_shape, kernel, stride, padding, dilation, out_size, groups = ctx.geometry
         g_mat = np.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(groups, w_mat.shape[1], -1)
-        grad_w = np.matmul(g_mat, cols.transpose(0, 2, 1)).reshape(-1, w_mat.shape[2] // (kernel[0] * kernel[1]),
-                                                                    *kernel)
+        # (cols @ g.T).T rather than g @ cols.T: the same product, but BLAS is faster at this shape.
+        grad_w = np.matmul(cols, g_mat.transpose(0, 2, 1)).transpose(0, 2, 1)
+        grad_w = grad_w.reshape(-1, w_mat.shape[2] // (kernel[0] * kernel[1]), *kernel)
         grad_b = g_mat.sum(axis=2).reshape(-1)
         grad_x = None
         if ctx.needs_input_grad[0]:
@@ -385,16 +388,28 @@ def dropout(input, p=0.5, training=True, inplace=False):
 # ----- batch normalisation ----------------------------------------------------------------------------
 class _BatchNorm(Function):
     @staticmethod
-    def forward(ctx, x, weight, bias, mean, var, eps, batch_stats):
+    def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
         n, c = x.shape[:2]
         x3 = x.reshape(n, c, -1)
+        if training:
+            count = x3.shape[0] * x3.shape[2]
+            mean = np.einsum("ncm->c", x3) / count
+            xhat = x3 - mean[:, None]  # centred here, scaled to unit variance below
+            var = np.einsum("ncm,ncm->c", xhat, xhat) / count
+            if running_mean is not None:
+                running_mean[...] = (1 - momentum) * running_mean + momentum * mean
+            if running_var is not None:  # the unbiased estimate, as torch keeps it
+                running_var[...] = (1 - momentum) * running_var + momentum * var * (count / (count - 1))
+        else:
+            mean, var = running_mean, running_var
+            xhat = x3 - mean.astype(x.dtype)[:, None]
         invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
-        xhat = (x3 - mean[:, None]) * invstd[:, None]
-        out = xhat if weight is None else xhat * weight[:, None]
+        xhat *= invstd[:, None]
+        out = xhat * weight[:, None] if weight is not None else xhat.copy()
         if bias is not None:
-            out = out + bias[:, None]
+            out += bias[:, None]
         ctx.save_for_backward(xhat, invstd, weight)
-        ctx.batch_stats = batch_stats
+        ctx.batch_stats = training
         return out.reshape(x.shape)
 
     @staticmethod
@@ -405,11 +420,11 @@ class _BatchNorm(Function):
         grad_bias = np.einsum("ncm->c", g3)
         grad_weight = np.einsum("ncm,ncm->c", g3, xhat)
         scale = invstd if weight is None else invstd * weight
+        grad_x = g3 * scale[:, None]
         if ctx.batch_stats:  # the batch's own mean and variance depend on x too
             count = xhat.shape[0] * xhat.shape[2]
-            grad_x = (g3 - (grad_bias[:, None] + xhat * grad_weight[:, None]) / count) * scale[:, None]
-        else:
-            grad_x = g3 * scale[:, None]
+            grad_x -= xhat * (grad_weight * scale / count)[:, None]
+            grad_x -= (grad_bias * scale / count)[:, None]
         return grad_x.reshape(g.shape), grad_weight, grad_bias
 
 
@@ -430,25 +445,13 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                     ("weight", weight), ("bias", bias)):
         if t is not None and t.numel() != c:
             raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
-    x = input.array
-    if training:
-        count = x.size // c
-        if count <= 1:
-            raise ValueError(f"Expected more than 1 value per channel when training, got input size {input.shape}")
-        x3 = x.reshape(x.shape[0], c, -1)
-        mean = np.einsum("ncm->c", x3) / count
-        centered = x3 - mean[:, None]
-        var = np.einsum("ncm,ncm->c", centered, centered) / count
-        if running_mean is not None:
-            running_mean.array[...] = (1 - momentum) * running_mean.array + momentum * mean
-        if running_var is not None:
-            running_var.array[...] = (1 - momentum) * running_var.array + momentum * var * (count / (count - 1))
-    else:
-        if running_mean is None or running_var is None:
-            raise RuntimeError("batch_norm: running_mean and running_var must be given when training=False")
-        mean, var = running_mean.array, running_var.array
-    return _BatchNorm.apply(input, weight, bias, mean=mean.astype(x.dtype), var=var.astype(x.dtype), eps=eps,
-                            batch_stats=training)
+    if training and input.numel() // c <= 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size {input.shape}")
+    if not training and (running_mean is None or running_var is None):
+        raise RuntimeError("batch_norm: running_mean and running_var must be given when training=False")
+    buffers = [None if t is None else t.array for t in (running_mean, running_var)]
+    return _BatchNorm.apply(input, weight, bias, running_mean=buffers[0], running_var=buffers[1],
+                            training=training, momentum=momentum, eps=eps)
 
 
 # ----- losses ------------------------------------------------------------------------------------------
