@@ -19,6 +19,7 @@ def manual_seed(seed):
 
 
 def initial_seed():
+    """The seed last given to :func:`manual_seed` (0 at start)."""
     return _seed
 
 

@@ -31,6 +31,7 @@ class Size(tuple):
         return f"numtorch.Size({list(self)})"
 
     def numel(self):
+        """The number of elements."""
         return _builtin_int(np.prod(self, dtype=np.int64))
 
 
@@ -148,6 +149,7 @@ class Tensor:
         self.array = value.array if isinstance(value, Tensor) else np.asarray(value)
 
     def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` in place and return ``self``."""
         self.requires_grad = requires_grad
         return self
 
@@ -156,6 +158,7 @@ class Tensor:
         return Size(self.array.shape)
 
     def size(self, dim=None):
+        """The shape as a ``numtorch.Size``, or its length along ``dim``."""
         return self.shape if dim is None else self.array.shape[dim]
 
     @property
@@ -171,9 +174,11 @@ class Tensor:
         return self.array.ndim
 
     def dim(self):
+        """The number of dimensions."""
         return self.array.ndim
 
     def numel(self):
+        """The number of elements."""
         return self.array.size
 
     @property
@@ -186,6 +191,7 @@ class Tensor:
 
     # ----- conversion ----------------------------------------------------------------
     def numpy(self):
+        """The values as a NumPy array sharing memory (refused while ``requires_grad`` is set, as in torch)."""
         if self.requires_grad:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
                                "Use tensor.detach().numpy() instead.")
@@ -195,11 +201,13 @@ class Tensor:
         return self.array if dtype is None else self.array.astype(dtype)
 
     def item(self):
+        """The value of a one-element tensor as a Python number."""
         if self.array.size != 1:
             raise RuntimeError(f"a Tensor with {self.array.size} elements cannot be converted to Scalar")
         return self.array.item()
 
     def tolist(self):
+        """The values as (nested) Python lists."""
         return self.array.tolist()
 
     def __float__(self):
@@ -230,21 +238,26 @@ class Tensor:
         return self.type(dtype) if dtype is not None else self
 
     def cpu(self):
+        """``self``: numtorch lives on the CPU."""
         return self
 
     def type(self, dtype):
+        """A copy converted to ``dtype`` (``self`` if it already has it); differentiable."""
         if np.dtype(dtype) == self.array.dtype:
             return self
         out = Cast.apply(self, dtype=np.dtype(dtype))
         return out
 
     def float(self):
+        """Converted to float32."""
         return self.type(float32)
 
     def double(self):
+        """Converted to float64."""
         return self.type(float64)
 
     def long(self):
+        """Converted to int64."""
         return self.type(int64)
 
     def detach(self):
@@ -254,12 +267,15 @@ class Tensor:
         return out
 
     def clone(self):
+        """A copy with its own memory that stays in the graph (gradients flow back to ``self``)."""
         return Cast.apply(self, dtype=self.array.dtype)
 
     def contiguous(self):
+        """``self``: NumPy handles memory layout."""
         return self
 
     def backward(self, gradient=None):
+        """Accumulate the gradient of this tensor into ``.grad`` of every leaf it depends on."""
         _backward(self, gradient)
 
     # ----- printing --------------------------------------------------------------------
@@ -332,18 +348,23 @@ class Tensor:
     matmul = __matmul__
 
     def add(self, other, alpha=1):
+        """``self + alpha * other``."""
         return self + (other * alpha if alpha != 1 else other)
 
     def sub(self, other, alpha=1):
+        """``self - alpha * other``."""
         return self - (other * alpha if alpha != 1 else other)
 
     def mul(self, other):
+        """``self * other``."""
         return self * other
 
     def div(self, other):
+        """``self / other`` (true division, floats even for integers)."""
         return self / other
 
     def pow(self, exponent):
+        """``self ** exponent``."""
         return self ** exponent
 
     def __abs__(self):
@@ -370,47 +391,59 @@ class Tensor:
 
     # ----- elementwise functions --------------------------------------------------------------
     def exp(self):
+        """``e ** x`` elementwise."""
         return ops.Exp.apply(self)
 
     def log(self):
+        """Natural logarithm elementwise."""
         return ops.Log.apply(self)
 
     def sqrt(self):
+        """Square root elementwise."""
         return ops.Sqrt.apply(self)
 
     def abs(self):
+        """Absolute value elementwise."""
         return ops.Abs.apply(self)
 
     def tanh(self):
+        """Hyperbolic tangent elementwise."""
         return ops.Tanh.apply(self)
 
     def sigmoid(self):
+        """``1 / (1 + exp(-x))`` elementwise."""
         return ops.Sigmoid.apply(self)
 
     def relu(self):
+        """``max(x, 0)`` elementwise (gradient 0 at 0, as in torch)."""
         return ops.Relu.apply(self)
 
     def clamp(self, min=None, max=None):
+        """Limit every element to ``[min, max]``; gradient 0 where an element was clipped."""
         if min is None and max is None:
             raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
         return ops.Clamp.apply(self, min=min, max=max)
 
     # ----- reductions ---------------------------------------------------------------------------
     def sum(self, dim=None, keepdim=False):
+        """Sum over all elements, or over ``dim`` (an int or a tuple), keeping it if ``keepdim``."""
         return ops.Sum.apply(self, dim=_dims(dim), keepdim=keepdim)
 
     def mean(self, dim=None, keepdim=False):
+        """Mean over all elements or over ``dim``; floating-point tensors only."""
         if self.array.dtype.kind != "f":
             raise RuntimeError("mean(): could not infer output dtype. Input dtype must be floating point, "
                                f"but got {self.array.dtype}")
         return ops.Mean.apply(self, dim=_dims(dim), keepdim=keepdim)
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        """Variance over all elements or over ``dim``; unbiased (``correction=1``) unless told otherwise."""
         if correction is None:
             correction = 1 if unbiased is None or unbiased else 0
         return ops.Var.apply(self, dim=_dims(dim), correction=correction, keepdim=keepdim)
 
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        """Square root of :meth:`var`."""
         return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
 
     def max(self, dim=None, keepdim=False):
@@ -426,18 +459,21 @@ class Tensor:
         return MaxResult(out, indices)
 
     def min(self, dim=None, keepdim=False):
+        """``min()`` is the smallest element; ``min(dim)`` returns ``(values, indices)``."""
         if isinstance(dim, Tensor):  # torch.min(a, b) is the elementwise minimum
             return -(-self).max(-dim)
         result = (-self).max(dim, keepdim)
         return -result if dim is None else MaxResult(-result.values, result.indices)
 
     def argmax(self, dim=None, keepdim=False):
+        """Index of the largest element (flattened), or indices along ``dim``."""
         if dim is None:
             return Tensor._make(np.asarray(self.array.argmax()))
         return self.max(dim, keepdim).indices
 
     # ----- shape ----------------------------------------------------------------------------
     def reshape(self, *shape):
+        """The same elements in a new shape (one dimension may be -1)."""
         shape = _shape_args(shape)
         if self.array.shape == shape:
             return self
@@ -450,9 +486,11 @@ class Tensor:
     view = reshape
 
     def view_as(self, other):
+        """Reshaped to ``other.shape``."""
         return self.reshape(other.shape)
 
     def flatten(self, start_dim=0, end_dim=-1):
+        """Merge dimensions ``start_dim`` to ``end_dim`` into one."""
         if self.array.ndim == 0:
             return self.reshape(1)
         start, end = _dim(start_dim, self.array.ndim), _dim(end_dim, self.array.ndim)
@@ -462,6 +500,7 @@ class Tensor:
         return self.reshape(shape[:start] + (-1,) + shape[end + 1:])
 
     def permute(self, *dims):
+        """Reorder the dimensions."""
         dims = tuple(_dim(d, self.array.ndim) for d in _shape_args(dims))
         if sorted(dims) != list(range(self.array.ndim)):
             raise RuntimeError(f"permute(): number of dims don't match or repeated dims: "
@@ -469,12 +508,14 @@ class Tensor:
         return ops.Permute.apply(self, dims=dims)
 
     def transpose(self, dim0, dim1):
+        """Swap two dimensions."""
         dims = list(range(self.array.ndim))
         dim0, dim1 = _dim(dim0, self.array.ndim), _dim(dim1, self.array.ndim)
         dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
         return self.permute(dims)
 
     def t(self):
+        """Transpose of a 2-D tensor."""
         return self.transpose(0, 1) if self.array.ndim == 2 else self
 
     @property
@@ -482,10 +523,12 @@ class Tensor:
         return self.permute(tuple(reversed(range(self.array.ndim))))
 
     def unsqueeze(self, dim):
+        """Insert a dimension of size 1 at ``dim``."""
         dim = _dim(dim, self.array.ndim + 1)
         return self.reshape(self.array.shape[:dim] + (1,) + self.array.shape[dim:])
 
     def squeeze(self, dim=None):
+        """Remove dimensions of size 1 (all of them, or only ``dim``)."""
         shape = self.array.shape
         if dim is None:
             return self.reshape(tuple(s for s in shape if s != 1))
@@ -493,6 +536,7 @@ class Tensor:
         return self.reshape(shape[:dim] + shape[dim + 1:]) if shape and shape[dim] == 1 else self
 
     def expand(self, *sizes):
+        """Broadcast to ``sizes`` (-1 keeps a dimension)."""
         sizes = tuple(s if s != -1 else self.array.shape[i - len(sizes) + self.array.ndim]
                       for i, s in enumerate(_shape_args(sizes)))
         return self + zeros(sizes, dtype=self.dtype)
@@ -533,36 +577,46 @@ class Tensor:
         return self
 
     def add_(self, other, alpha=1):
+        """In place: ``self += alpha * other``."""
         return self._assign(self.add(other, alpha))
 
     def sub_(self, other, alpha=1):
+        """In place: ``self -= alpha * other``."""
         return self._assign(self.sub(other, alpha))
 
     def mul_(self, other):
+        """In place: ``self *= other``."""
         return self._assign(self * other)
 
     def div_(self, other):
+        """In place: ``self /= other``."""
         return self._assign(self / other)
 
     def clamp_(self, min=None, max=None):
+        """In place: :meth:`clamp`."""
         return self._assign(self.clamp(min, max))
 
     __iadd__, __isub__, __imul__, __itruediv__ = add_, sub_, mul_, div_
 
     def zero_(self):
+        """In place: fill with zeros."""
         return self.fill_(0)
 
     def fill_(self, value):
+        """In place: fill with ``value``."""
         return self._assign(full_like(self, _unwrap(value)))
 
     def copy_(self, src):
+        """In place: copy ``src``'s values (broadcast, converted to this dtype)."""
         src = src if isinstance(src, Tensor) else tensor(src)
         return self._assign((src + zeros_like(self)).type(self.dtype))  # copy_ converts, unlike add_
 
     def uniform_(self, a=0.0, b=1.0):
+        """In place: fill from U(a, b) drawn from numtorch's generator."""
         return self._assign(Tensor._make(generator().uniform(a, b, self.array.shape)))
 
     def normal_(self, mean=0.0, std=1.0):
+        """In place: fill from N(mean, std²) drawn from numtorch's generator."""
         return self._assign(Tensor._make(generator().normal(mean, std, self.array.shape)))
 
 
@@ -587,6 +641,7 @@ class Cast(ops.Function):
 
     @staticmethod
     def backward(ctx, g):
+        """Accumulate the gradient of this tensor into ``.grad`` of every leaf it depends on."""
         return g.astype(ctx.dtype)
 
 
@@ -614,6 +669,7 @@ def from_numpy(array):
 
 
 def as_tensor(data, dtype=None):
+    """``data`` itself if it is already a tensor of that dtype, else :func:`tensor`."""
     return data if isinstance(data, Tensor) and dtype in (None, data.dtype) else tensor(data, dtype)
 
 
@@ -623,10 +679,12 @@ def _filled(fill, shape, dtype, requires_grad):
 
 
 def zeros(*size, dtype=None, requires_grad=False):
+    """A tensor of zeros (float32 unless ``dtype`` says otherwise)."""
     return _filled(0, size, dtype, requires_grad)
 
 
 def ones(*size, dtype=None, requires_grad=False):
+    """A tensor of ones (float32 unless ``dtype`` says otherwise)."""
     return _filled(1, size, dtype, requires_grad)
 
 
@@ -636,24 +694,29 @@ def empty(*size, dtype=None, requires_grad=False):
 
 
 def full(size, fill_value, dtype=None, requires_grad=False):
+    """A tensor of ``size`` filled with ``fill_value``."""
     if dtype is None:
         dtype = _default_dtype(np.array(fill_value)).dtype
     return _filled(fill_value, size, dtype, requires_grad)
 
 
 def zeros_like(input, dtype=None, requires_grad=False):
+    """Zeros shaped like ``input``."""
     return _filled(0, input.shape, dtype or input.dtype, requires_grad)
 
 
 def ones_like(input, dtype=None, requires_grad=False):
+    """Ones shaped like ``input``."""
     return _filled(1, input.shape, dtype or input.dtype, requires_grad)
 
 
 def full_like(input, fill_value, dtype=None, requires_grad=False):
+    """A tensor shaped like ``input`` filled with ``fill_value``."""
     return _filled(fill_value, input.shape, dtype or input.dtype, requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad=False):
+    """Values from ``start`` to ``end`` (excluded) in steps of ``step``; int64 for integers, float32 otherwise."""
     if end is None:
         start, end = 0, start
     array = np.arange(start, end, step)
@@ -662,39 +725,47 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False):
 
 
 def linspace(start, end, steps, dtype=None, requires_grad=False):
+    """``steps`` evenly spaced values from ``start`` to ``end`` (included)."""
     return Tensor._make(np.linspace(start, end, steps, dtype=dtype or float32)).requires_grad_(requires_grad)
 
 
 def randn(*size, dtype=None, requires_grad=False):
+    """Standard-normal values from numtorch's generator."""
     array = generator().standard_normal(_shape_args(size), dtype=np.float32).astype(dtype or float32)
     return Tensor._make(array).requires_grad_(requires_grad)
 
 
 def rand(*size, dtype=None, requires_grad=False):
+    """Uniform values in [0, 1) from numtorch's generator."""
     array = generator().random(_shape_args(size), dtype=np.float32).astype(dtype or float32)
     return Tensor._make(array).requires_grad_(requires_grad)
 
 
 def randint(low, high=None, size=None, dtype=None):
+    """Integers in ``[low, high)`` of shape ``size``, from numtorch's generator."""
     if high is None:
         low, high = 0, low
     return Tensor._make(generator().integers(low, high, size=_shape_args(size), dtype=dtype or int64))
 
 
 def randperm(n, dtype=None):
+    """A random permutation of ``0 .. n-1``."""
     return Tensor._make(generator().permutation(n).astype(dtype or int64))
 
 
 def randn_like(input, dtype=None, requires_grad=False):
+    """Standard-normal values shaped like ``input``."""
     return randn(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 
 def rand_like(input, dtype=None, requires_grad=False):
+    """Uniform values in [0, 1) shaped like ``input``."""
     return rand(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 
 # ----- functions over several tensors -------------------------------------------------------------
 def cat(tensors, dim=0):
+    """Join tensors along an existing dimension ``dim``."""
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("cat(): expected a non-empty list of Tensors")
@@ -713,6 +784,7 @@ concat = cat
 
 
 def stack(tensors, dim=0):
+    """Join equal-shaped tensors along a new dimension ``dim``."""
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
@@ -734,6 +806,7 @@ def where(condition, input, other):
 
 
 def flatten(input, start_dim=0, end_dim=-1):
+    """Merge dimensions ``start_dim`` to ``end_dim`` of ``input`` into one."""
     return input.flatten(start_dim, end_dim)
 
 
@@ -743,8 +816,10 @@ def equal(input, other):
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """True if every element of ``input`` is within ``atol + rtol * |other|`` of ``other``."""
     return _builtin_bool(np.allclose(input.array, _unwrap(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def is_tensor(obj):
+    """True for numtorch tensors (and Parameters)."""
     return isinstance(obj, Tensor)

@@ -302,10 +302,12 @@ def relu(input, inplace=False):
 
 
 def sigmoid(input):
+    """``1 / (1 + exp(-input))`` elementwise."""
     return input.sigmoid()
 
 
 def tanh(input):
+    """``tanh(input)`` elementwise."""
     return input.tanh()
 
 

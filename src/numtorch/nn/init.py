@@ -37,24 +37,29 @@ def _fan(tensor, mode):
 
 @no_grad()
 def uniform_(tensor, a=0.0, b=1.0):
+    """Fill ``tensor`` from U(a, b)."""
     return tensor.uniform_(a, b)
 
 
 @no_grad()
 def normal_(tensor, mean=0.0, std=1.0):
+    """Fill ``tensor`` from N(mean, std²)."""
     return tensor.normal_(mean, std)
 
 
 @no_grad()
 def constant_(tensor, val):
+    """Fill ``tensor`` with ``val``."""
     return tensor.fill_(val)
 
 
 def zeros_(tensor):
+    """Fill ``tensor`` with zeros."""
     return constant_(tensor, 0.0)
 
 
 def ones_(tensor):
+    """Fill ``tensor`` with ones."""
     return constant_(tensor, 1.0)
 
 
