@@ -1,8 +1,8 @@
 """The engine's own random number generator.
 
 Everything random in numtorch (``randn``, ``nn.init``, dropout masks) draws from
-one generator, so ``manual_seed`` reproduces a whole run. The numbers differ
-from torch's: torch's generator is not NumPy's.
+one generator, so ``manual_seed`` reproduces a whole run. The numbers are not
+the ones torch draws for the same seed: torch's generator is not NumPy's.
 """
 import numpy as np
 
