@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 import os
 import subprocess
 import tempfile
@@ -22,13 +23,15 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
+from labkit.checks import LONGEST_CELL, TEST_TIMEOUT
 from labkit.labs import Lab, identify, load_labs
 
-NOTEBOOK_TIMEOUT = 180.0  # the whole grading of one submission
-CELL_TIMEOUT = 60.0  # one of the learner's cells
-TEST_TIMEOUT = 10.0  # one test, unless its check asks for more
+# One of the learner's cells: the longest a lab lets a cell run (the capstone's training), plus a margin for
+# what the cell does around it, so that the lab's own limit, with its clearer message, goes first.
+CELL_TIMEOUT = LONGEST_CELL + 15
+# The whole grading of one submission: a cell may take a third of it (see grade), so three cells' worth.
+NOTEBOOK_TIMEOUT = 3 * CELL_TIMEOUT
 MAX_OUTPUT_CHARS = 20_000  # per cell: a huge print must not flood the grader's memory
-_SRC_DIR = str(Path(__file__).resolve().parents[1])
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class Test:
 
 
 def tests_of(lab: Lab, results: str) -> list[Test]:
+    """The lab's checks, then its hidden tests, each as the cell that runs it and appends its result to `results`."""
     tests = []
     if lab.checks_module:
         bank = importlib.import_module(f"labkit.checks.{lab.checks_module}").bank
@@ -51,9 +55,16 @@ def tests_of(lab: Lab, results: str) -> list[Test]:
     for h in lab.hidden_tests():
         timeout = h.timeout or TEST_TIMEOUT
         tests.append(Test(h.name, h.points, timeout,
-                          f"import labkit.runner\nlabkit.runner.run_hidden({h.name!r}, {h.points!r}, "
+                          f"import labkit.runner\nlabkit.runner.run_hidden({lab.checks_module!r}, {h.name!r}, {h.points!r}, "
                           f"{h.source!r}, {timeout!r}, {results!r})"))
     return tests
+
+
+def labkit_env(**extra: str) -> dict:
+    """os.environ plus `extra`, with this labkit first on PYTHONPATH: a kernel or process started with it
+    imports the labkit that started it, installed or not."""
+    src = str(Path(__file__).resolve().parents[1])
+    return dict(os.environ, **extra, PYTHONPATH=os.pathsep.join(p for p in (src, os.environ.get("PYTHONPATH")) if p))
 
 
 def ungradable(why: str, lab: Lab | None = None) -> dict:
@@ -80,18 +91,17 @@ def grade(path: str | os.PathLike, labs: list[Lab] | None = None, timeout: float
 
     unchanged_checks = lab.check_cell_sources()
     learner = {number: s for number, s in enumerate(sources, 1) if s.strip() and s.strip() not in unchanged_checks}
-    with tempfile.TemporaryDirectory(prefix="labkit-grade-") as work:
-        results = os.path.join(work, ".labkit-results.jsonl")
+    # The results file is not in the kernel's working folder, so that the learner's code does not stumble on it;
+    # the learner's code runs in the same process as the tests, though, so read_results still trusts none of it.
+    with tempfile.TemporaryDirectory(prefix="labkit-grade-") as work, \
+            tempfile.TemporaryDirectory(prefix="labkit-results-") as results_dir:
+        results = os.path.join(results_dir, "results.jsonl")
         tests = tests_of(lab, results)
         try:
             notes = _execute(learner, tests, work, timeout, cell_timeout)
         except Exception as error:  # the kernel could not start, or the client broke
             return ungradable(f"could not execute the notebook ({type(error).__name__}: {_short(error)})", lab)
-        reported = {}
-        if os.path.exists(results):
-            for line in Path(results).read_text(encoding="utf-8").splitlines():
-                result = json.loads(line)
-                reported[result["name"]] = result
+        reported = read_results(results, tests)
 
     graded = []
     for t in tests:
@@ -106,6 +116,35 @@ def grade(path: str | os.PathLike, labs: list[Lab] | None = None, timeout: float
         "tests": graded,
         "notes": notes.get("", []),
     }
+
+
+def read_results(path: str, tests: list[Test]) -> dict[str, dict]:
+    """The results the kernel reported, per test name, as far as they can be believed.
+
+    The kernel runs the learner's code, which can write anything to this file: so a line counts only if it
+    parses and names one of the tests, the test's points come from the grader, and the score is clamped to them.
+    """
+    points = {t.name: t.points for t in tests}
+    reported: dict[str, dict] = {}
+    try:
+        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:  # no test reported anything
+        return reported
+    for line in lines:
+        try:
+            result = json.loads(line)
+            name = result["name"]
+            score = float(result["score"])
+            passed = result["passed"] is True
+            message = result["message"]
+        except (ValueError, TypeError, KeyError, IndexError):
+            continue
+        if name not in points or not math.isfinite(score) or not isinstance(message, str):
+            continue
+        score = min(max(score, 0.0), points[name])
+        reported[name] = {"name": name, "score": score, "max_score": points[name],
+                          "passed": passed and score == points[name], "message": _short(message)}
+    return reported
 
 
 class _Client(NotebookClient):
@@ -137,8 +176,7 @@ def _execute(learner: dict[int, str], tests: list[Test], work: str, timeout: flo
     replies: dict = {}
     client.on_cell_executed = lambda cell_index, execute_reply, **_: replies.__setitem__(cell_index, execute_reply)
     notes: dict = {"": []}
-    env = dict(os.environ, MPLBACKEND="Agg", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               PYTHONPATH=os.pathsep.join(p for p in (_SRC_DIR, os.environ.get("PYTHONPATH")) if p))
+    env = labkit_env(MPLBACKEND="Agg", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     dead = None
     with client.setup_kernel(env=env, cwd=work, stderr=subprocess.DEVNULL):
         for index, cell in enumerate(cells):

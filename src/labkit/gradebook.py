@@ -14,7 +14,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from labkit.grade import NOTEBOOK_TIMEOUT, _SRC_DIR, _short, ungradable
+from labkit.grade import NOTEBOOK_TIMEOUT, _short, labkit_env, ungradable
 
 FIXED = ["submission", "lab", "score", "max_score", "status", "notes"]
 
@@ -22,14 +22,14 @@ FIXED = ["submission", "lab", "score", "max_score", "status", "notes"]
 def grade_one(path: Path, labs_root: str, timeout: float) -> dict:
     command = [sys.executable, "-m", "labkit", "grade", str(path), "--json", "--labs", labs_root,
                "--timeout", str(timeout)]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (_SRC_DIR, os.environ.get("PYTHONPATH")) if p))
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout + 60, env=env)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout + 60, env=labkit_env())
         return json.loads(done.stdout)
     except subprocess.TimeoutExpired:
         return ungradable(f"grading took longer than {timeout + 60:g} s")
     except json.JSONDecodeError:
-        return ungradable(f"the grader failed: {_short(done.stderr.strip().splitlines()[-1:] or done.returncode)}")
+        last = done.stderr.strip().splitlines()[-1:]  # a traceback ends with the error itself
+        return ungradable(f"the grader failed: {_short(last[0] if last else f'exit {done.returncode}')}")
 
 
 def gradebook(folder: str | os.PathLike, out: str | os.PathLike, labs_root: str, jobs: int | None = None,

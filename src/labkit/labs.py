@@ -162,8 +162,11 @@ def load_labs(root: str | os.PathLike | None = None) -> list[Lab]:
 def identify(nb: nbformat.NotebookNode, filename: str, labs: list[Lab]) -> Lab | None:
     """Which lab a submission answers: its metadata, else its file name, else its imports."""
     by_name = {lab.name: lab for lab in labs}
-    named = nb.get("metadata", {}).get("labkit", {}).get("lab")
-    if named in by_name:
+    # A submission's metadata is the learner's to break: believe it only in the shape release writes.
+    metadata = nb.get("metadata")
+    labkit = metadata.get("labkit") if isinstance(metadata, dict) else None
+    named = labkit.get("lab") if isinstance(labkit, dict) else None
+    if isinstance(named, str) and named in by_name:
         return by_name[named]
     stem = Path(filename).stem.lower()
     for lab in labs:

@@ -4,10 +4,14 @@ These tests grade submissions to a toy lab (tests/labs/toylabs/toy), so they pin
 grader's behaviour without depending on any real lab's content.
 """
 
-import time
+import json
+
+import nbformat
+import pytest
 
 from labtools import by_name, dump, notebook, sha256, write
-from labkit.grade import grade
+from labkit.grade import MAX_OUTPUT_CHARS, Test as GraderTest, _Client, grade, read_results
+from labkit.labs import identify
 
 SOLUTION = "def double(x):\n    return 2 * x"
 
@@ -28,9 +32,7 @@ def test_a_wrong_answer_loses_the_points_of_the_test_it_fails(tmp_path, toy_labs
 
 def test_an_infinite_loop_in_a_cell_costs_that_cell_not_the_run(tmp_path, toy_labs):
     path = write(tmp_path / "toy.ipynb", notebook("while True:\n    pass", SOLUTION))
-    started = time.monotonic()
     result = grade(path, toy_labs, cell_timeout=2)
-    assert time.monotonic() - started < 20
     assert result["score"] == 3, dump(result)
     assert any("code cell 1 was stopped after 2 s" in note for note in result["notes"])
 
@@ -46,9 +48,7 @@ def test_an_infinite_loop_inside_a_test_costs_that_test(tmp_path, toy_labs):
 def test_a_loop_that_swallows_every_interrupt_is_stopped_by_the_notebook_limit(tmp_path, toy_labs):
     stubborn = ("def double(x):\n    while True:\n        try:\n            while True:\n                pass\n"
                 "        except BaseException:\n            pass")
-    started = time.monotonic()
     result = grade(write(tmp_path / "toy.ipynb", notebook(stubborn)), toy_labs, timeout=15)
-    assert time.monotonic() - started < 40
     assert result["score"] == 0 and all(t["message"] for t in result["tests"]), dump(result)
 
 
@@ -69,6 +69,66 @@ def test_a_huge_print_does_not_flood_the_grader(tmp_path, toy_labs):
     noisy = "for i in range(200_000):\n    print('spam' * 20)\n" + SOLUTION + "\nprint('x' * 10_000_000)"
     result = grade(write(tmp_path / "toy.ipynb", notebook(noisy, "def f():\n    print('y' * 10**6)\nf()")), toy_labs)
     assert result["score"] == 3, dump(result)
+
+
+def test_past_the_output_cap_a_cell_keeps_no_more_output():
+    client = _Client(nbformat.v4.new_notebook())
+    client.clear_before_next_output = False  # what nbclient sets as each cell starts
+    outs = []
+    chunk = "z" * 1000
+    for _ in range(MAX_OUTPUT_CHARS // 100):  # ten times the cap
+        client.output(outs, {"msg_type": "stream", "header": {"msg_type": "stream"}, "parent_header": {},
+                             "content": {"name": "stdout", "text": chunk}}, None, 0)
+    kept = sum(len(json.dumps(o)) for o in outs)
+    # The cap is checked before each output, so at most one output lands past it.
+    assert MAX_OUTPUT_CHARS < kept <= MAX_OUTPUT_CHARS + len(json.dumps(outs[-1]))
+
+
+FORGER = """import json, labkit.runner
+def run_hidden(*args):
+    results = args[-1]
+    with open(results, "a") as f:
+        f.write("{not json\\n")
+        for name in ("doubles_two", "doubles_a_string", "bonus"):
+            f.write(json.dumps({"name": name, "score": 1000, "max_score": 1000, "passed": True, "message": ""}) + "\\n")
+labkit.runner.run_hidden = run_hidden
+"""
+
+
+def test_a_submission_that_forges_its_results_gets_no_more_than_the_points_of_the_tests(tmp_path, toy_labs):
+    result = grade(write(tmp_path / "toy.ipynb", notebook(FORGER)), toy_labs)
+    assert result["max_score"] == 3 and result["score"] <= 3, dump(result)
+    assert sorted(by_name(result)) == ["doubles_a_string", "doubles_two"]
+    assert all(t["score"] <= t["max_score"] for t in result["tests"]), dump(result)
+    assert by_name(result)["doubles_two"]["max_score"] == 2
+
+
+def test_only_well_formed_results_of_known_tests_count_and_scores_stay_within_the_points(tmp_path):
+    tests = [GraderTest("a", 2.0, 1.0, ""), GraderTest("b", 1.0, 1.0, ""), GraderTest("c", 1.0, 1.0, "")]
+    lines = ["{not json", "[1, 2]", "3", '"text"', '{"name": "a"}',
+             '{"name": "a", "score": NaN, "passed": true, "message": ""}',
+             '{"name": "nope", "score": 1, "passed": true, "message": ""}',
+             '{"name": "a", "score": 50, "max_score": 50, "passed": true, "message": ""}',
+             '{"name": "b", "score": -4, "max_score": 1, "passed": false, "message": "wrong"}',
+             '{"name": "c", "score": 0.5, "max_score": 1, "passed": true, "message": ""}']
+    path = tmp_path / "results.jsonl"
+    path.write_bytes(("\n".join(lines) + "\n").encode() + b"\xff\xfe not utf-8\n")
+    reported = read_results(str(path), tests)
+    assert reported == {
+        "a": {"name": "a", "score": 2.0, "max_score": 2.0, "passed": True, "message": ""},
+        "b": {"name": "b", "score": 0.0, "max_score": 1.0, "passed": False, "message": "wrong"},
+        "c": {"name": "c", "score": 0.5, "max_score": 1.0, "passed": False, "message": ""},
+    }
+    assert read_results(str(tmp_path / "missing.jsonl"), tests) == {}
+
+
+@pytest.mark.parametrize("labkit", [{"lab": ["toy"]}, {"lab": 3}, {"lab": {"toy": 1}}, "toy", ["toy"], 3])
+def test_malformed_labkit_metadata_is_ignored_not_a_crash(tmp_path, toy_labs, labkit):
+    nb = notebook(SOLUTION, lab=None, labkit=labkit)
+    assert identify(nb, "toy-alice.ipynb", toy_labs).name == "toy"  # the file name still tells
+    assert identify(nb, "other.ipynb", toy_labs) is None
+    result = grade(write(tmp_path / "other.ipynb", nb), toy_labs)
+    assert result["ungradable"].startswith("cannot tell which lab"), dump(result)
 
 
 def test_prints_inside_the_tested_code_do_not_disturb_the_results(tmp_path, toy_labs):

@@ -7,7 +7,6 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 
 import nbformat
 import pytest
@@ -38,9 +37,7 @@ def test_the_answer_key_scores_full_marks_and_a_blank_notebook_zero(released, la
     for kind, expected in (("solution", "full"), ("student", "zero")):
         path = released / kind / f"{lab.name}.ipynb"
         before = sha256(path)
-        started = time.monotonic()
         result = grade(path)
-        assert time.monotonic() - started < 20, f"grading {path.name} took over 20 s"
         assert sha256(path) == before, "grading modified the submission"
         assert result["lab"] == lab.name and result["max_score"] > 0
         assert result["score"] == (result["max_score"] if expected == "full" else 0), json.dumps(result, indent=1)
@@ -59,6 +56,16 @@ def test_a_learner_who_ignores_the_training_flag_reads_why_in_the_grade(released
     assert not tests["is_identity_in_eval_mode"]["passed"]
     assert "pass `self.training` to `F.dropout`" in tests["is_identity_in_eval_mode"]["message"]
     assert tests["rescales_kept_elements_by_1_over_1_minus_p"]["passed"]
+
+
+def test_a_learner_who_subclasses_numtorchs_layer_loses_the_hidden_tests_too(released, tmp_path):
+    nb = nbformat.read(released / "solution" / "0_linear.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("class Linear(nn.Linear):\n    pass"))
+    path = tmp_path / "linear-eve.ipynb"
+    nbformat.write(nb, path)
+    tests = {t["name"]: t for t in grade(path)["tests"]}
+    hidden = tests["hidden_matches_reference_on_other_sizes"]
+    assert hidden["score"] == 0 and "subclasses numtorch's own `nn.Linear`" in hidden["message"], hidden
 
 
 def test_the_gradebook_survives_every_kind_of_submission_and_touches_none(released, tmp_path):

@@ -4,22 +4,18 @@ A blank student notebook must execute cleanly: its NotImplementedErrors surface 
 the check cells, which report them.
 """
 
-import os
 import subprocess
 import sys
-from pathlib import Path
 
-import labkit
+from labkit.grade import labkit_env
 
 
 def test_nbval_runs_every_answer_key_and_every_student_notebook(tmp_path):
     for kind in ("student", "solution"):
         args = ["release", "--out", str(tmp_path / kind)] + (["--solutions"] if kind == "solution" else [])
         subprocess.run([sys.executable, "-m", "labkit", *args], check=True, capture_output=True)
-    src = str(Path(labkit.__file__).resolve().parents[1])
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (src, os.environ.get("PYTHONPATH")) if p))
     done = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-cell-timeout=180", "-q",
                            "-p", "no:cacheprovider", "student", "solution"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1200)
+                          cwd=tmp_path, env=labkit_env(), capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-2000:]
     assert " passed" in done.stdout and "failed" not in done.stdout

@@ -26,7 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-CHECK_TIMEOUT = 10.0
+TEST_TIMEOUT = 10.0  # seconds for one check or hidden test, unless it asks for more
+# Seconds the longest cell of a lab may run (the capstone's training); the grader gives each cell a bit more.
+LONGEST_CELL = 120.0
 _LABKIT_DIR = str(Path(__file__).resolve().parents[1])
 
 
@@ -133,27 +135,15 @@ class Bank:
                 return check
         raise KeyError(f"{self.lab} has no check named {name!r}")
 
-    def run(self, check: Check, symbols: dict, timeout: float | None = CHECK_TIMEOUT) -> Outcome:
+    def run(self, check: Check, symbols: dict, timeout: float | None = TEST_TIMEOUT) -> Outcome:
         missing = [n for n in check.needs if n not in symbols]
         if missing:
             return Outcome(check, False, f"`{missing[0]}` is not defined: run the cell that defines it "
                                          "(and keep torch's name for it)")
-        _seed()
-        try:
-            with time_limit(check.timeout or timeout), contextlib.ExitStack() as stack:
-                for name in self.own:
-                    stack.enter_context(forbid_reference(name))
-                    _expect_not_subclass(symbols.get(name), name)
-                result = check.fn(*(symbols[n] for n in check.needs))
-        except Mistake as mistake:
-            return Outcome(check, False, str(mistake))
-        except TimeLimit as limit:
-            return Outcome(check, False, str(limit) + _where(limit))
-        except NotImplementedError as todo:
-            hint = f" ({todo})" if str(todo) else ""
-            return Outcome(check, False, f"not written yet: your code raised NotImplementedError{hint}")
-        except Exception as error:  # the learner's code may raise anything; report, don't crash
-            return Outcome(check, False, f"your code raised {type(error).__name__}: {error}{_where(error)}")
+        result, message = run_guarded(lambda: check.fn(*(symbols[n] for n in check.needs)), symbols, self.own,
+                                      check.timeout or timeout)
+        if message is not None:
+            return Outcome(check, False, message)
         if isinstance(result, Partial) and result.fraction < 1:
             return Outcome(check, False, result.message, max(0.0, result.fraction))
         return Outcome(check, True, "")
@@ -178,6 +168,29 @@ class Bank:
     def summary(self, **symbols) -> None:
         """Run every check and print the points so far: the last cell of each lab."""
         _summary_of(self, symbols)
+
+
+def run_guarded(call: Callable[[], object], symbols: dict, own: tuple[str, ...], timeout: float | None,
+                failure: type[BaseException] = Mistake) -> tuple[object, str | None]:
+    """Run `call` on the learner's code as the checks and the hidden tests both must: seeded, time-limited,
+    with numtorch's own versions of the layers in `own` refused. Returns (what call returned, None), or
+    (None, why it failed): a `failure` gives its own message, anything else names the learner's line."""
+    _seed()
+    try:
+        with time_limit(timeout), contextlib.ExitStack() as stack:
+            for name in own:
+                stack.enter_context(forbid_reference(name))
+                _expect_not_subclass(symbols.get(name), name)
+            return call(), None
+    except (Mistake, failure) as failed:
+        return None, str(failed)
+    except TimeLimit as limit:
+        return None, str(limit) + _where(limit)
+    except NotImplementedError as todo:
+        hint = f" ({todo})" if str(todo) else ""
+        return None, f"not written yet: your code raised NotImplementedError{hint}"
+    except Exception as error:  # the learner's code may raise anything; report, don't crash
+        return None, f"your code raised {type(error).__name__}: {error}{_where(error)}"
 
 
 @contextlib.contextmanager
