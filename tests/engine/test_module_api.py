@@ -176,3 +176,137 @@ def test_a_hook_handle_used_as_a_context_manager_removes_the_hook_on_exit(lib):
     with model.register_forward_hook(lambda m, args, out: out * 0):
         assert model(lib.ones(2)).tolist() == [0.0, 0.0]
     assert model(lib.ones(2)).tolist() == [1.0, 1.0]
+
+
+# ----- ModuleDict, ParameterList, ParameterDict -------------------------------------------------------------------
+def with_containers(lib):
+    nn = lib.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.heads = nn.ModuleDict({"cls": nn.Linear(2, 2), "box": nn.ReLU()})
+            self.scales = nn.ParameterList([lib.ones(1), nn.Parameter(lib.ones(2, 3))])
+            self.extra = nn.ParameterDict({"b": lib.ones(1), "a": nn.Parameter(lib.zeros(2), requires_grad=False)})
+
+    return Net()
+
+
+def test_containers_register_their_contents_under_torchs_state_dict_keys(lib):
+    model = with_containers(lib)
+    assert list(model.state_dict()) == ["heads.cls.weight", "heads.cls.bias", "scales.0", "scales.1",
+                                        "extra.a", "extra.b"]
+    assert [name for name, _ in model.named_parameters()] == list(model.state_dict())
+    assert [name for name, _ in model.named_modules()] == ["", "heads", "heads.cls", "heads.box", "scales", "extra"]
+
+
+def test_containers_print_as_torchs_repr(lib):
+    assert repr(with_containers(lib)) == f"""Net(
+  (heads): ModuleDict(
+    (cls): Linear(in_features=2, out_features=2, bias=True)
+    (box): ReLU()
+  )
+  (scales): ParameterList(
+      (0): Parameter containing: [{lib.__name__}.float32 of size 1]
+      (1): Parameter containing: [{lib.__name__}.float32 of size 2x3]
+  )
+  (extra): ParameterDict(
+      (a): Parameter containing: [{lib.__name__}.FloatTensor of size 2]
+      (b): Parameter containing: [{lib.__name__}.FloatTensor of size 1]
+  )
+)"""
+
+
+def test_a_container_of_one_prints_on_one_line_and_an_empty_one_as_its_name(lib):
+    nn = lib.nn
+    assert repr(nn.ParameterList([lib.ones(1, dtype=lib.float64)])) == \
+        f"ParameterList(  (0): Parameter containing: [{lib.__name__}.float64 of size 1])"
+    assert repr(nn.ParameterDict({"w": lib.ones(2, 2, dtype=lib.float64)})) == \
+        f"ParameterDict(  (w): Parameter containing: [{lib.__name__}.DoubleTensor of size 2x2])"
+    assert [repr(c()) for c in (nn.ModuleDict, nn.ParameterList, nn.ParameterDict)] == \
+        ["ModuleDict()", "ParameterList()", "ParameterDict()"]
+
+
+def test_module_dict_is_an_ordered_dict_of_registered_children(lib):
+    nn = lib.nn
+    heads = nn.ModuleDict({"b": nn.Linear(2, 3), "a": nn.ReLU()})
+    assert list(heads) == list(heads.keys()) == ["b", "a"] and len(heads) == 2 and "a" in heads
+    heads["c"] = nn.Tanh()
+    heads.update([("d", nn.Identity())])
+    assert type(heads.pop("a")).__name__ == "ReLU"
+    assert [(k, type(m).__name__) for k, m in heads.items()] == [("b", "Linear"), ("c", "Tanh"), ("d", "Identity")]
+    del heads["d"]
+    assert [type(m).__name__ for m in heads.values()] == ["Linear", "Tanh"] == [type(m).__name__ for m in heads.children()]
+    heads.clear()
+    assert len(heads) == 0 and not list(heads.parameters())
+
+
+def test_module_dict_refuses_what_torch_refuses(lib):
+    heads = lib.nn.ModuleDict()
+    with pytest.raises(TypeError, match="^int is not a Module subclass$"):
+        heads["q"] = 3
+    with pytest.raises(TypeError, match="^ModuleDict.update should be called with an iterable of key/value pairs, "
+                                        "but got int$"):
+        heads.update(5)
+    with pytest.raises(ValueError, match="^ModuleDict update sequence element #0 has length 3; 2 is required$"):
+        heads.update([("a", lib.nn.ReLU(), 1)])
+    with pytest.raises(NotImplementedError, match=r'^Module \[ModuleDict\] is missing the required "forward" function$'):
+        heads(lib.ones(1))
+
+
+def test_parameter_list_makes_tensors_parameters_and_indexes_like_a_list(lib):
+    nn = lib.nn
+    frozen = nn.Parameter(lib.ones(3), requires_grad=False)
+    params = nn.ParameterList([lib.zeros(2), frozen])
+    assert [type(p).__name__ for p in params] == ["Parameter", "Parameter"]
+    assert params[1] is frozen and not frozen.requires_grad and params[0].requires_grad
+    assert params[-1] is frozen and [p.shape[0] for p in params[0:2]] == [2, 3] and type(params[0:1]) is nn.ParameterList
+    params.append("note")  # not a tensor: kept, not registered
+    params += [lib.ones(4)]
+    assert len(params) == 4 and params[2] == "note" and list(params.state_dict()) == ["0", "1", "3"]
+    params[0] = lib.full((5,), 2.0)
+    assert type(params[0]).__name__ == "Parameter" and params.state_dict()["0"].tolist() == [2.0] * 5
+    assert repr(params).endswith("(2): Object of type: str\n    (3): Parameter containing: "
+                                 f"[{lib.__name__}.float32 of size 4]\n)")
+
+
+def test_parameter_list_refuses_what_torch_refuses(lib):
+    params = lib.nn.ParameterList([lib.ones(1)])
+    with pytest.raises(IndexError, match="^index 5 is out of range$"):
+        params[5]
+    with pytest.raises(TypeError, match="^ParameterList.extend should be called with an iterable, but got Tensor$"):
+        params.extend(lib.ones(2))
+    with pytest.raises(RuntimeError, match="^ParameterList should not be called.$"):
+        params(lib.ones(1))
+
+
+def test_parameter_dict_sorts_a_plain_dict_and_keeps_the_order_of_pairs(lib):
+    nn = lib.nn
+    assert list(nn.ParameterDict({"b": lib.ones(1), "a": lib.ones(1)})) == ["a", "b"]
+    assert list(nn.ParameterDict(OrderedDict([("b", lib.ones(1)), ("a", lib.ones(1))]))) == ["b", "a"]
+    assert list(nn.ParameterDict([("b", lib.ones(1)), ("a", lib.ones(1))])) == ["b", "a"]
+
+
+def test_parameter_dict_is_a_dict_of_registered_parameters(lib):
+    nn = lib.nn
+    params = nn.ParameterDict({"w": lib.ones(2)})
+    params["b"] = lib.zeros(1)
+    assert type(params["b"]).__name__ == "Parameter" and params["b"].requires_grad
+    assert "b" in params and len(params) == 2 and params.get("missing", 7) == 7
+    assert list(params.keys()) == ["w", "b"] == [k for k, _ in params.items()] == list(params.state_dict())
+    assert [p.shape[0] for p in params.values()] == [2, 1]
+    assert params.pop("w").shape[0] == 2 and list(params.state_dict()) == ["b"]
+    params.clear()
+    assert len(params) == 0 and not list(params.parameters())
+
+
+def test_parameter_dict_refuses_what_torch_refuses(lib):
+    params = lib.nn.ParameterDict()
+    with pytest.raises(TypeError, match=r"^Index given to ParameterDict cannot be used as a key as it is not a string "
+                                        r"\(type is 'int'\)\. Open an issue on github if you need non-string keys\.$"):
+        params[1] = lib.ones(1)
+    with pytest.raises(TypeError, match="^ParametersDict.update should be called with an iterable of key/value pairs, "
+                                        "but got int$"):
+        params.update(5)
+    with pytest.raises(RuntimeError, match="^ParameterDict should not be called.$"):
+        params(lib.ones(1))
