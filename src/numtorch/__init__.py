@@ -23,5 +23,6 @@ for _name in ("exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "clamp", "
 del _name
 
 from . import nn, optim  # noqa: E402  (nn needs the names above)
+from . import func  # noqa: E402  (func needs nn)
 
 __version__ = "0.1.0"

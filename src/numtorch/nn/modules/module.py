@@ -7,6 +7,7 @@ into those dictionaries, which is how ``self.weight = Parameter(...)`` is all it
 takes for an optimizer, ``state_dict`` and ``repr`` to know about a weight.
 """
 from collections import OrderedDict, namedtuple
+from collections.abc import Mapping
 
 from ...autograd import no_grad
 from ...tensor import Tensor
@@ -268,7 +269,7 @@ class Module:
 
     def _named_members(self, store, prefix, recurse, remove_duplicate=True):
         seen = set()
-        modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
         for module_prefix, module in modules:
             for name, value in getattr(module, store).items():
                 if value is None or (remove_duplicate and id(value) in seen):
@@ -389,24 +390,35 @@ class Module:
             if buf is not None and name not in self._non_persistent_buffers_set:
                 yield name, buf
 
-    def load_state_dict(self, state_dict, strict=True):
+    def load_state_dict(self, state_dict, strict=True, assign=False):
         """Copy values from ``state_dict`` into this module's parameters and buffers, in place.
 
         Returns ``(missing_keys, unexpected_keys)``. A shape mismatch is always an
         error; with ``strict=True`` so are missing and unexpected keys. Every
         problem is collected and reported in one ``RuntimeError``.
+
+        With ``assign=True`` the module takes the given tensors themselves instead of
+        copying into its own (so their dtype, and their memory, come along): a parameter
+        becomes the given tensor wrapped as a :class:`Parameter` that keeps the old
+        parameter's ``requires_grad``; a buffer becomes the given tensor. Build the
+        optimizer after such a load: it would still hold the old parameters.
         """
-        own = self.state_dict(keep_vars=True)
-        missing = [key for key in own if key not in state_dict]
-        unexpected = []
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
+        slots, unexpected = [], []  # slots: (key, owning module, local name, current tensor)
         # Like torch, each module claims the keys under its prefix, so the report follows the module tree.
         for prefix, module in self.named_modules(remove_duplicate=False):
             prefix += "." if prefix else ""
-            known = {name for name, _ in module._own_state()} | set(module._modules)
-            unexpected += [key for key in state_dict
-                           if key.startswith(prefix) and key[len(prefix):].split(".", 1)[0] not in known]
+            own = dict(module._own_state())
+            slots += [(prefix + name, module, name, target) for name, target in own.items()]
+            for key in state_dict:
+                if key.startswith(prefix):
+                    head, dot, _ = key[len(prefix):].partition(".")
+                    if head not in (module._modules if dot else own):
+                        unexpected.append(key)
+        missing = [key for key, *_ in slots if key not in state_dict]
         errors = []
-        for key, target in own.items():
+        for key, _, _, target in slots:
             if key not in state_dict:
                 continue
             value = state_dict[key]
@@ -425,9 +437,19 @@ class Module:
             raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(
                 type(self).__name__, "\n\t".join(errors)))
         with no_grad():
-            for key, target in own.items():
-                if key in state_dict:
-                    target.copy_(state_dict[key])
+            for key, module, name, target in slots:
+                if key not in state_dict:
+                    continue
+                value = state_dict[key]
+                if not assign:
+                    target.copy_(value)
+                    continue
+                if isinstance(target, Parameter):
+                    if isinstance(value, Parameter):
+                        value.requires_grad_(target.requires_grad)
+                    else:
+                        value = Parameter(value, requires_grad=target.requires_grad)
+                setattr(module, name, value)
         return _IncompatibleKeys(missing, unexpected)
 
     # ----- printing -----------------------------------------------------------------------------------
