@@ -7,6 +7,8 @@ parameters: ``loss(params) = F.mse_loss(functional_call(model, params, x), y)``.
 from .nn.modules.module import Module
 from .tensor import Tensor
 
+__all__ = ["functional_call"]
+
 _MISSING = object()  # marks a name the module did not have before the call
 
 

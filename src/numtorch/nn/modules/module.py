@@ -4,7 +4,9 @@ A Module keeps four things: its parameters (learnable tensors), its buffers
 (state that is saved but not learned, like BatchNorm's running statistics), its
 child modules, and the ``training`` flag. ``__setattr__`` sorts assigned values
 into those dictionaries, which is how ``self.weight = Parameter(...)`` is all it
-takes for an optimizer, ``state_dict`` and ``repr`` to know about a weight.
+takes for an optimizer, ``state_dict`` and ``repr`` to know about a weight (and
+``self.mean = Buffer(...)`` all it takes to register a buffer); ``__getattr__``,
+``__delattr__`` and ``__dir__`` read those dictionaries back.
 """
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
