@@ -6,25 +6,23 @@ import pytest
 
 import numtorch
 
-from .parity import LIBS, assert_parity, rand, torch
+from .parity import assert_parity, rand
 
 
-def test_backward_of_a_scalar_fills_grad_of_every_leaf_that_requires_it():
-    for lib in LIBS:
-        x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
-        c = lib.tensor([1.0, 1.0, 1.0])
-        ((x * x).sum() + (c * 2).sum()).backward()
-        assert x.grad.tolist() == [2.0, 4.0, 6.0]
-        assert c.grad is None
+def test_backward_of_a_scalar_fills_grad_of_every_leaf_that_requires_it(lib):
+    x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    c = lib.tensor([1.0, 1.0, 1.0])
+    ((x * x).sum() + (c * 2).sum()).backward()
+    assert x.grad.tolist() == [2.0, 4.0, 6.0]
+    assert c.grad is None
 
 
-def test_backward_of_a_non_scalar_needs_a_gradient_argument():
-    for lib in LIBS:
-        y = lib.tensor([1.0, 2.0], requires_grad=True) * 3
-        with pytest.raises(RuntimeError, match="grad can be implicitly created only for scalar outputs"):
-            y.backward()
-    x = numtorch.tensor([1.0, 2.0], requires_grad=True)
-    (x * 3).backward(gradient=numtorch.tensor([1.0, 10.0]))
+def test_backward_of_a_non_scalar_needs_a_gradient_argument(lib):
+    y = lib.tensor([1.0, 2.0], requires_grad=True) * 3
+    with pytest.raises(RuntimeError, match="grad can be implicitly created only for scalar outputs"):
+        y.backward()
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    (x * 3).backward(gradient=lib.tensor([1.0, 10.0]))
     assert x.grad.tolist() == [3.0, 30.0]
 
 
@@ -34,21 +32,19 @@ def test_backward_with_a_gradient_of_the_wrong_shape_is_refused():
         (x * 3).backward(numtorch.ones(3))
 
 
-def test_backward_on_a_tensor_without_grad_says_so():
-    for lib in LIBS:
-        with pytest.raises(RuntimeError, match="element 0 of tensors does not require grad and does not have a grad_fn"):
-            lib.tensor([1.0]).sum().backward()
+def test_backward_on_a_tensor_without_grad_says_so(lib):
+    with pytest.raises(RuntimeError, match="element 0 of tensors does not require grad and does not have a grad_fn"):
+        lib.tensor([1.0]).sum().backward()
 
 
-def test_grad_accumulates_over_backward_calls_until_reset():
-    for lib in LIBS:
-        w = lib.tensor([1.0, -1.0], requires_grad=True)
-        for _ in range(3):
-            (w * lib.tensor([2.0, 5.0])).sum().backward()
-        assert w.grad.tolist() == [6.0, 15.0]
-        w.grad = None
-        (w * 2).sum().backward()
-        assert w.grad.tolist() == [2.0, 2.0]
+def test_grad_accumulates_over_backward_calls_until_reset(lib):
+    w = lib.tensor([1.0, -1.0], requires_grad=True)
+    for _ in range(3):
+        (w * lib.tensor([2.0, 5.0])).sum().backward()
+    assert w.grad.tolist() == [6.0, 15.0]
+    w.grad = None
+    (w * 2).sum().backward()
+    assert w.grad.tolist() == [2.0, 2.0]
 
 
 def test_backward_on_a_leaf_itself_sets_its_grad():
@@ -57,22 +53,21 @@ def test_backward_on_a_leaf_itself_sets_its_grad():
     assert x.grad.tolist() == [3.0, 4.0]
 
 
-def test_requires_grad_propagates_and_only_leaves_keep_grad():
-    for lib in LIBS:
-        x = lib.tensor([1.0, 2.0], requires_grad=True)
-        c = lib.tensor([3.0, 4.0])
-        y = x * c
-        z = c * 2
-        assert y.requires_grad and not y.is_leaf and y.grad_fn is not None
-        assert not z.requires_grad and z.is_leaf and z.grad_fn is None
-        y.sum().backward()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # torch warns that a non-leaf's .grad is not populated
-            assert y.grad is None
-        assert x.is_leaf and x.grad.tolist() == [3.0, 4.0]
+def test_requires_grad_propagates_and_only_leaves_keep_grad(lib):
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    c = lib.tensor([3.0, 4.0])
+    y = x * c
+    z = c * 2
+    assert y.requires_grad and not y.is_leaf and y.grad_fn is not None
+    assert not z.requires_grad and z.is_leaf and z.grad_fn is None
+    y.sum().backward()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch warns that a non-leaf's .grad is not populated
+        assert y.grad is None
+    assert x.is_leaf and x.grad.tolist() == [3.0, 4.0]
 
 
-def test_grad_fn_names_the_operation_like_torch():
+def test_grad_fn_names_the_operation_like_torch(torch):
     for op in (lambda x: x * 2, lambda x: x + 1, lambda x: x.sum(), lambda x: x.mean(), lambda x: x.exp(),
                lambda x: x - 1, lambda x: x / 2, lambda x: x.relu()):
         ours = op(numtorch.tensor([1.0, 2.0], requires_grad=True))
@@ -81,27 +76,25 @@ def test_grad_fn_names_the_operation_like_torch():
         assert repr(ours) == repr(theirs)
 
 
-def test_requires_grad_can_be_turned_on_for_a_leaf_but_not_off_for_a_result():
-    for lib in LIBS:
-        x = lib.tensor([1.0, 2.0])
-        assert x.requires_grad_() is x and x.requires_grad
-        y = x * 2
-        with pytest.raises(RuntimeError, match="you can only change requires_grad flags of leaf variables"):
-            y.requires_grad_(False)
+def test_requires_grad_can_be_turned_on_for_a_leaf_but_not_off_for_a_result(lib):
+    x = lib.tensor([1.0, 2.0])
+    assert x.requires_grad_() is x and x.requires_grad
+    y = x * 2
+    with pytest.raises(RuntimeError, match="you can only change requires_grad flags of leaf variables"):
+        y.requires_grad_(False)
 
 
-def test_no_grad_records_nothing_and_restores_the_mode_afterwards():
-    for lib in LIBS:
-        w = lib.tensor([1.0], requires_grad=True)
+def test_no_grad_records_nothing_and_restores_the_mode_afterwards(lib):
+    w = lib.tensor([1.0], requires_grad=True)
+    with lib.no_grad():
+        y = w * 2
+        assert not lib.is_grad_enabled()
+    assert not y.requires_grad and y.grad_fn is None
+    assert lib.is_grad_enabled() and (w * 2).requires_grad
+    with pytest.raises(ValueError):
         with lib.no_grad():
-            y = w * 2
-            assert not lib.is_grad_enabled()
-        assert not y.requires_grad and y.grad_fn is None
-        assert lib.is_grad_enabled() and (w * 2).requires_grad
-        with pytest.raises(ValueError):
-            with lib.no_grad():
-                raise ValueError("boom")
-        assert lib.is_grad_enabled()
+            raise ValueError("boom")
+    assert lib.is_grad_enabled()
 
 
 def test_no_grad_works_as_a_decorator_and_enable_grad_inside_it():
@@ -153,8 +146,7 @@ def test_backward_only_follows_the_branches_that_need_gradients():
     np.testing.assert_allclose(x.grad.numpy(), [np.exp(3.0)], rtol=1e-6)
 
 
-def test_overwriting_a_saved_input_before_backward_raises_like_torch():
-    torch = pytest.importorskip("torch")
+def test_overwriting_a_saved_input_before_backward_raises_like_torch(torch):
     for lib in (numtorch, torch):
         w = lib.tensor([1.0, 2.0], requires_grad=True)
         x = lib.tensor([3.0, 4.0])
