@@ -45,7 +45,7 @@ class enable_grad(_GradMode):
 
 
 class inference_mode(_GradMode):
-    """``no_grad`` for pure inference; ``inference_mode(False)`` changes nothing.
+    """``no_grad`` for pure inference; ``inference_mode(False)`` records, as ``enable_grad`` does (torch's rule).
 
     torch also marks what is computed inside as inference tensors, which autograd refuses
     later; numtorch does not.
@@ -53,8 +53,4 @@ class inference_mode(_GradMode):
 
     def __init__(self, mode=True):
         super().__init__()
-        self.mode = mode
-
-    def __enter__(self):
-        self.records = _enabled and not self.mode
-        super().__enter__()
+        self.records = not mode

@@ -1,4 +1,5 @@
 import importlib
+import sys
 
 import pytest
 
@@ -7,9 +8,10 @@ import numtorch
 
 @pytest.fixture(autouse=True)
 def _seeded():
-    """Every test starts from the same random state, so failures reproduce."""
+    """Every test starts from the same random state (torch's too, once loaded), so failures reproduce."""
     numtorch.manual_seed(0)
-    yield
+    if "torch" in sys.modules:
+        sys.modules["torch"].manual_seed(0)
 
 
 @pytest.fixture(scope="session", params=["numtorch", "torch"])

@@ -67,13 +67,43 @@ def test_requires_grad_propagates_and_only_leaves_keep_grad(lib):
     assert x.is_leaf and x.grad.tolist() == [3.0, 4.0]
 
 
-def test_grad_fn_names_the_operation_like_torch(torch):
-    for op in (lambda x: x * 2, lambda x: x + 1, lambda x: x.sum(), lambda x: x.mean(), lambda x: x.exp(),
-               lambda x: x - 1, lambda x: x / 2, lambda x: x.relu()):
-        ours = op(numtorch.tensor([1.0, 2.0], requires_grad=True))
-        theirs = op(torch.tensor([1.0, 2.0], requires_grad=True))
-        assert ours.grad_fn == type(theirs.grad_fn).__name__
-        assert repr(ours) == repr(theirs)
+@pytest.mark.parametrize("op", [
+    lambda x: x * 2, lambda x: x + 1, lambda x: x.sum(), lambda x: x.mean(), lambda x: x.exp(), lambda x: x - 1,
+    lambda x: x / 2, lambda x: x.relu(), lambda x: 1 - x, lambda x: x.min(), lambda x: x.max(),
+], ids=["mul", "add", "sum", "mean", "exp", "sub", "div", "relu", "rsub", "min", "max"])
+def test_grad_fn_names_the_operation_and_prints_like_torch(torch, op):
+    ours = op(numtorch.tensor([1.0, 2.0], requires_grad=True))
+    theirs = op(torch.tensor([1.0, 2.0], requires_grad=True))
+    assert ours.grad_fn == type(theirs.grad_fn).__name__
+    assert repr(ours) == repr(theirs)  # 1 - x prints 0., not -0.
+
+
+GRAD_FN_CASES = {
+    "sum along a dim": lambda lib, x: x.sum(1),
+    "mean along a dim": lambda lib, x: x.mean(1),
+    "min along a dim": lambda lib, x: x.min(1).values,
+    "max along a dim": lambda lib, x: x.max(1).values,
+    "elementwise minimum": lambda lib, x: lib.min(x, x * 2),
+    "elementwise maximum": lambda lib, x: lib.max(x, x * 2),
+    "clone": lambda lib, x: x.clone(),
+    "double": lambda lib, x: x.double(),
+    "linear": lambda lib, x: lib.nn.functional.linear(x, lib.ones(3, 4), lib.ones(3)),
+    "linear without bias": lambda lib, x: lib.nn.functional.linear(x, lib.ones(3, 4)),
+    "conv2d": lambda lib, x: lib.nn.functional.conv2d(x.reshape(1, 1, 3, 4), lib.ones(2, 1, 2, 2)),
+    "max_pool2d": lambda lib, x: lib.nn.functional.max_pool2d(x.reshape(1, 1, 3, 4), 2),
+    "avg_pool2d": lambda lib, x: lib.nn.functional.avg_pool2d(x.reshape(1, 1, 3, 4), 2),
+    "softmax": lambda lib, x: lib.nn.functional.softmax(x, 1),
+    "log_softmax": lambda lib, x: lib.nn.functional.log_softmax(x, 1),
+    "dropout": lambda lib, x: lib.nn.functional.dropout(x, 0.5),
+    "batch_norm": lambda lib, x: lib.nn.functional.batch_norm(x, None, None, lib.ones(4), lib.zeros(4), True),
+    "cross_entropy": lambda lib, x: lib.nn.functional.cross_entropy(x, lib.tensor([0, 1, 3])),
+}
+
+
+@pytest.mark.parametrize("case", sorted(GRAD_FN_CASES))
+def test_grad_fn_of_tensor_ops_and_functionals_is_torchs(torch, case):
+    ours, theirs = (GRAD_FN_CASES[case](lib, lib.ones(3, 4, requires_grad=True)) for lib in (numtorch, torch))
+    assert ours.grad_fn == type(theirs.grad_fn).__name__
 
 
 def test_requires_grad_can_be_turned_on_for_a_leaf_but_not_off_for_a_result(lib):
@@ -95,6 +125,35 @@ def test_no_grad_records_nothing_and_restores_the_mode_afterwards(lib):
         with lib.no_grad():
             raise ValueError("boom")
     assert lib.is_grad_enabled()
+
+
+def test_inference_mode_records_nothing_and_restores_the_mode_afterwards(lib):
+    w = lib.tensor([1.0], requires_grad=True)
+    with lib.inference_mode():
+        y = w * 2
+        assert not lib.is_grad_enabled()
+    assert not y.requires_grad and y.grad_fn is None
+    assert lib.is_grad_enabled()
+    with pytest.raises(ValueError):
+        with lib.inference_mode():
+            raise ValueError("boom")
+    assert lib.is_grad_enabled()
+
+
+def test_inference_mode_false_records_even_inside_no_grad_and_the_decorator_form_works(lib):
+    w = lib.tensor([1.0], requires_grad=True)
+    with lib.inference_mode(False):
+        assert (w * 2).requires_grad
+    with lib.no_grad(), lib.inference_mode(False):
+        assert (w * 2).requires_grad
+
+    @lib.inference_mode()
+    def predict(x):
+        """Docstring survives."""
+        return x * 2
+
+    assert not predict(w).requires_grad and lib.is_grad_enabled()
+    assert predict.__name__ == "predict" and predict.__doc__ == "Docstring survives."
 
 
 def test_no_grad_works_as_a_decorator_and_enable_grad_inside_it():

@@ -118,6 +118,20 @@ def test_pooling_matches_torch_on_batched_and_unbatched_input(name, args, kwargs
     assert_parity(fn(name, *args, **kwargs), rand(3, 8, 7))
 
 
+@pytest.mark.parametrize("stride", [17, 1])
+def test_max_pool2d_with_a_kernel_of_more_than_256_offsets_matches_torch(stride):
+    # 17 x 17 = 289 offsets: the winning offset no longer fits in a byte.
+    assert_parity(fn("max_pool2d", 17, stride=stride), rand(2, 3, 20, 21))
+
+
+def test_max_pool2d_sends_the_gradient_to_the_last_offset_of_a_17x17_window():
+    x = numtorch.zeros(1, 1, 17, 17)
+    x[0, 0, 16, 15] = 1.0  # offset 287 of 289
+    x.requires_grad_()
+    F.max_pool2d(x, 17).sum().backward()
+    assert x.grad[0, 0, 16, 15].item() == 1.0 and x.grad.sum().item() == 1.0
+
+
 def test_max_pool2d_sends_the_gradient_of_a_tie_to_one_element_like_torch():
     x = np.ones((1, 1, 4, 4), dtype=np.float32)
     assert_parity(fn("max_pool2d", 2), x)

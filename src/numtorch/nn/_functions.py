@@ -238,7 +238,7 @@ class LogSoftmaxOverDim(Function):
 class ScaledMask(Function):
     """``x`` times a random mask of 0 and ``1/(1-p)``: ``dropout`` in training."""
 
-    name = "NativeDropoutBackward0"
+    name = "MulBackward0"  # torch multiplies by its mask too
 
     @staticmethod
     def forward(ctx, x, p):
