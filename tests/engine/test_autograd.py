@@ -114,28 +114,16 @@ def test_requires_grad_can_be_turned_on_for_a_leaf_but_not_off_for_a_result(lib)
         y.requires_grad_(False)
 
 
-def test_no_grad_records_nothing_and_restores_the_mode_afterwards(lib):
+@pytest.mark.parametrize("mode", ["no_grad", "inference_mode"])
+def test_no_grad_and_inference_mode_record_nothing_and_restore_the_mode_afterwards(lib, mode):
     w = lib.tensor([1.0], requires_grad=True)
-    with lib.no_grad():
+    with getattr(lib, mode)():
         y = w * 2
         assert not lib.is_grad_enabled()
     assert not y.requires_grad and y.grad_fn is None
     assert lib.is_grad_enabled() and (w * 2).requires_grad
     with pytest.raises(ValueError):
-        with lib.no_grad():
-            raise ValueError("boom")
-    assert lib.is_grad_enabled()
-
-
-def test_inference_mode_records_nothing_and_restores_the_mode_afterwards(lib):
-    w = lib.tensor([1.0], requires_grad=True)
-    with lib.inference_mode():
-        y = w * 2
-        assert not lib.is_grad_enabled()
-    assert not y.requires_grad and y.grad_fn is None
-    assert lib.is_grad_enabled()
-    with pytest.raises(ValueError):
-        with lib.inference_mode():
+        with getattr(lib, mode)():
             raise ValueError("boom")
     assert lib.is_grad_enabled()
 
