@@ -58,8 +58,9 @@ class Affine(Function):
 
     @staticmethod
     def forward(ctx, x, w, b):
-        if x.ndim != 2:
-            ctx.name = "ViewBackward0"  # torch flattens the batch dimensions around its GEMM
+        if x.ndim != 2:  # torch reshapes the batch dimensions around its GEMM, and names that step
+            ctx.name = ("ViewBackward0" if b is not None else "SqueezeBackward4" if x.ndim == 1
+                        else "UnsafeViewBackward0")
         elif b is None:
             ctx.name = "MmBackward0"
         ctx.save_for_backward(x, w)
