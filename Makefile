@@ -80,13 +80,11 @@ lab: $(VENV_STAMP)
 	$(BIN)/labkit release --out workspace
 	$(BIN)/jupyter lab --notebook-dir=workspace
 
-# Speed goals are benchmarks that print figures, not tests: numtorch against torch side by
-# side, then grading and widgets. glibc keeps freed memory, so neither engine pays page faults;
-# torch's OpenMP workers sleep when idle (OMP_WAIT_POLICY=PASSIVE) instead of spinning on the
-# cores that NumPy's BLAS threads need in the interleaved numtorch run right after.
+# Speed goals are benchmarks that print figures, not tests: numtorch against torch, each in its
+# own process at its own default threading (bench.py drops the thread settings exported above),
+# then grading and widgets.
 bench: $(TORCH_STAMP)
-	OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE \
-	  MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=1073741824 $(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/bench.py
 	$(BIN)/python benchmarks/grading.py
 	$(BIN)/python benchmarks/widgets.py
 

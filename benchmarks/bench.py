@@ -1,43 +1,47 @@
-"""numtorch against torch (CPU), side by side in one process.
+"""numtorch against torch (CPU): each engine in its own process, at its own defaults.
 
-Each case is written once as ``case(lib)``, where ``lib`` is a namespace holding
-``torch``, ``nn`` and ``F`` from one engine; it returns a function that runs one
-repetition. The two engines' repetitions are interleaved, so a noisy moment hurts
-both alike, and the median of each is compared. Run from the repo root::
+Each case is written once as ``case(lib)``, where ``lib`` is a namespace holding ``torch``,
+``nn``, ``F`` and ``optim`` from one engine; it returns a function that runs one repetition.
+Run from the repo root::
 
     make bench          # or: .venv/bin/python benchmarks/bench.py [--quick]
 
-`make bench` sets the environment the figures assume: two BLAS/OpenMP threads; glibc's
-MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_ so that freed memory is reused instead of
-paying page faults (both engines alike); and OMP_WAIT_POLICY=PASSIVE, because torch's
-OpenMP workers otherwise spin for a while after each op, on the very cores NumPy's BLAS
-threads need for the interleaved numtorch repetition that follows.
+Fairness: every engine runs in a fresh process of its own, so neither one's threads, caches or
+allocator state touch the other's; the variables that set thread counts (``OMP_NUM_THREADS``,
+``OPENBLAS_NUM_THREADS``, ...) are removed from that process's environment, so each engine
+uses its own default threading (on this machine NumPy's OpenBLAS and torch both use every core);
+nothing else is set. The two processes take turns, ``--rounds`` times, and each case reports
+the median over all rounds of its per-round median, so a noisy minute on a shared machine falls
+on both engines rather than one.
 """
 import argparse
+import json
+import os
 import statistics
+import subprocess
 import sys
 import time
 from types import SimpleNamespace
 
 import numpy as np
 
-import numtorch
-import numtorch.nn.functional as nF
-from numtorch import nn as nnn
-from numtorch import optim as noptim
+# Each engine picks its own thread count when these are unset (the Makefile sets two of them
+# to 1 for the tests, which run several processes at once).
+THREAD_SETTINGS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_WAIT_POLICY",
+                   "OMP_DYNAMIC", "GOTO_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
-def engines():
-    ours = SimpleNamespace(name="numtorch", torch=numtorch, nn=nnn, F=nF, optim=noptim)
-    try:
+def load_engine(name):
+    if name == "numtorch":
+        import numtorch as torch
+    else:
         import torch
-        import torch.nn.functional as tF
-        from torch import nn as tnn
-        from torch import optim as toptim
-    except ImportError:
-        return ours, None
-    torch.set_num_threads(2)
-    return ours, SimpleNamespace(name="torch", torch=torch, nn=tnn, F=tF, optim=toptim)
+    return SimpleNamespace(name=name, torch=torch, nn=torch.nn, F=torch.nn.functional, optim=torch.optim)
+
+
+def leaf(lib, shape, seed=0):
+    data = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+    return lib.torch.tensor(data, requires_grad=True)
 
 
 def fwd_bwd(make_inputs, op):
@@ -46,16 +50,10 @@ def fwd_bwd(make_inputs, op):
 
         def run():
             for t in inputs:
-                if getattr(t, "grad", None) is not None:
-                    t.grad = None
+                t.grad = None
             op(lib, *inputs).sum().backward()
         return run
     return case
-
-
-def leaf(lib, shape, seed=0):
-    data = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
-    return lib.torch.tensor(data, requires_grad=True)
 
 
 def conv_case(n, c, hw, out, k, p):
@@ -63,8 +61,18 @@ def conv_case(n, c, hw, out, k, p):
                    lambda lib, x, w, b: lib.F.conv2d(x, w, b, padding=p))
 
 
+def batch_norm_case(lib):
+    x, w, b = leaf(lib, (64, 16, 28, 28)), leaf(lib, (16,), 1), leaf(lib, (16,), 2)
+    mean, var = lib.torch.zeros(16), lib.torch.ones(16)
+
+    def run():
+        x.grad = w.grad = b.grad = None
+        lib.F.batch_norm(x, mean, var, w, b, training=True).sum().backward()
+    return run
+
+
 def per_op_overhead(lib, ops=200):
-    """Seconds per recorded op (forward + its share of backward) on 2x2 tensors."""
+    """200 recorded ops (forward + backward) on 2x2 tensors; reported per op."""
     a = leaf(lib, (2, 2))
 
     def run():
@@ -76,18 +84,14 @@ def per_op_overhead(lib, ops=200):
     return run
 
 
-def module_vs_functional(lib, calls=1000):
+def module_calls(lib, calls=1000, through_module=True):
     x = lib.torch.tensor(np.ones((4, 4), np.float32))
     layer = lib.nn.ReLU()
 
-    def run_module():
+    def run():
         for _ in range(calls):
-            layer(x)
-
-    def run_functional():
-        for _ in range(calls):
-            lib.F.relu(x)
-    return run_module, run_functional
+            layer(x) if through_module else lib.F.relu(x)
+    return run
 
 
 def digits():
@@ -118,107 +122,120 @@ def train_epoch(lib, model, opt, x, y, batch=64, seed=0):
         opt.step()
 
 
-def accuracy(lib, model, x, y):
-    model.eval()
-    with lib.torch.no_grad():
-        pred = model(lib.torch.tensor(x)).argmax(1).numpy()
-    return float((pred == y).mean())
-
-
-def capstone(lib, data):
-    x_train, x_test, y_train, y_test = data
+def capstone_epoch(lib):
+    x_train, _, y_train, _ = digits()
     lib.torch.manual_seed(0)
     model = capstone_model(lib)
     opt = lib.optim.Adam(model.parameters(), lr=0.01)
-    return model, opt, lambda seed=0: train_epoch(lib, model, opt, x_train, y_train, seed=seed)
+    return lambda: train_epoch(lib, model, opt, x_train, y_train)
 
 
-def median_seconds(runs, repeats):
-    """Interleave the runs ``repeats`` times; median seconds of each."""
-    times = [[] for _ in runs]
-    for run in runs:
-        run()  # warm-up
+# (name, goal for numtorch / torch, case, repetitions per round). The conv2d shapes: the book's
+# and labs' MNIST-sized layers, a 5x5 kernel on CIFAR-sized images, and the capstone's two
+# layers on 8x8 digits.
+CASES = [
+    ("conv2d fwd+bwd (64,1,28,28)->16 k3 p1", 1.5, conv_case(64, 1, 28, 16, 3, 1), 15),
+    ("conv2d fwd+bwd (64,16,28,28)->32 k3 p1", 1.5, conv_case(64, 16, 28, 32, 3, 1), 15),
+    ("conv2d fwd+bwd (128,3,32,32)->16 k5", 1.5, conv_case(128, 3, 32, 16, 5, 0), 15),
+    ("conv2d fwd+bwd (64,1,8,8)->16 k3 p1 capstone", 1.5, conv_case(64, 1, 8, 16, 3, 1), 50),
+    ("conv2d fwd+bwd (64,16,4,4)->32 k3 p1 capstone", 1.5, conv_case(64, 16, 4, 32, 3, 1), 50),
+    ("batch_norm fwd+bwd (64,16,28,28) training", 2.5, batch_norm_case, 15),
+    ("max_pool2d fwd+bwd (64,16,28,28) k2", 1.5, fwd_bwd(
+        lambda lib: [leaf(lib, (64, 16, 28, 28))], lambda lib, x: lib.F.max_pool2d(x, 2)), 15),
+    ("dropout fwd+bwd (64,16,28,28) p=0.5", 1.2, fwd_bwd(
+        lambda lib: [leaf(lib, (64, 16, 28, 28))], lambda lib, x: lib.F.dropout(x, 0.5)), 15),
+    ("linear fwd+bwd (256,512)->256", 1.2, fwd_bwd(
+        lambda lib: [leaf(lib, (256, 512)), leaf(lib, (256, 512), 1), leaf(lib, (256,), 2)],
+        lambda lib, x, w, b: lib.F.linear(x, w, b)), 15),
+    ("200 autograd ops on 2x2 tensors", None, per_op_overhead, 15),
+    ("1000 ReLU calls through the Module", None, module_calls, 15),
+    ("1000 F.relu calls", None, lambda lib: module_calls(lib, through_module=False), 15),
+    ("capstone CNN, one epoch on digits (1437 imgs)", 1.5, capstone_epoch, 3),
+]
+
+
+def median_seconds(run, repeats):
+    run()  # warm-up
+    times = []
     for _ in range(repeats):
-        for i, run in enumerate(runs):
-            start = time.perf_counter()
-            run()
-            times[i].append(time.perf_counter() - start)
-    return [statistics.median(t) for t in times]
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def measure(engine, quick):
+    """Run in the engine's own process: {case name: median seconds}."""
+    lib = load_engine(engine)
+    return {name: median_seconds(case(lib), max(2, repeats // 5) if quick else repeats)
+            for name, _, case, repeats in CASES}
+
+
+def capstone_accuracy():
+    """numtorch only: epochs and seconds for the capstone CNN to reach 97% test accuracy."""
+    lib = load_engine("numtorch")
+    x_train, x_test, y_train, y_test = digits()
+    lib.torch.manual_seed(0)
+    model = capstone_model(lib)
+    opt = lib.optim.Adam(model.parameters(), lr=0.01)
+    start, epochs, acc = time.perf_counter(), 0, 0.0
+    while acc < 0.97 and epochs < 30:
+        train_epoch(lib, model, opt, x_train, y_train, seed=epochs)
+        epochs += 1
+        model.eval()
+        with lib.torch.no_grad():
+            acc = float((model(lib.torch.tensor(x_test)).argmax(1).numpy() == y_test).mean())
+    return acc, epochs, time.perf_counter() - start
+
+
+def in_own_process(engine, quick):
+    env = {k: v for k, v in os.environ.items() if k not in THREAD_SETTINGS}
+    args = [sys.executable, __file__, "--engine", engine] + (["--quick"] if quick else [])
+    return json.loads(subprocess.run(args, env=env, check=True, capture_output=True, text=True).stdout)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke test)")
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions and one round (a smoke test)")
+    parser.add_argument("--rounds", type=int, default=3, help="how many times each engine's process runs")
+    parser.add_argument("--engine", choices=["numtorch", "torch"], help=argparse.SUPPRESS)  # a child process
     args = parser.parse_args()
-    repeats = 3 if args.quick else 15
-    ours, theirs = engines()
-    if theirs is None:
-        print("torch is not installed: only numtorch's absolute times are shown (pip install torch==2.13.0)")
-    pairs = [e for e in (ours, theirs) if e is not None]
-    results = []
+    if args.engine:
+        print(json.dumps(measure(args.engine, args.quick)))
+        return
 
-    def report(name, goal, seconds, unit=1e3, unit_name="ms"):
-        ratio = seconds[0] / seconds[1] if len(seconds) == 2 else None
-        verdict = "" if ratio is None else ("ok" if ratio <= goal else "OVER GOAL")
-        shown = "  ".join(f"{e.name} {s * unit:9.3f} {unit_name}" for e, s in zip(pairs, seconds))
-        ratio_text = "" if ratio is None else f"ratio {ratio:5.2f} (goal <= {goal})"
-        print(f"{name:44s} {shown}  {ratio_text}  {verdict}")
-        results.append((name, ratio, goal))
-        sys.stdout.flush()
+    try:
+        import torch
+        engines = ["numtorch", "torch"]
+        print(f"numpy {np.__version__}, torch {torch.__version__}, {os.cpu_count()} cores; "
+              f"each engine in its own process at its default threading")
+    except ImportError:
+        engines = ["numtorch"]
+        print("torch is not installed: only numtorch's times are shown (pip install torch==2.13.0)")
+    rounds = 1 if args.quick else args.rounds
+    runs = {e: [] for e in engines}
+    for _ in range(rounds):
+        for engine in engines:
+            runs[engine].append(in_own_process(engine, args.quick))
 
-    print(f"numpy {np.__version__}" + (f", torch {theirs.torch.__version__}" if theirs else ""))
-    cases = [
-        ("conv2d fwd+bwd (64,1,28,28)->16 k3 p1", 2.0, conv_case(64, 1, 28, 16, 3, 1)),
-        ("conv2d fwd+bwd (64,16,28,28)->32 k3 p1", 2.0, conv_case(64, 16, 28, 32, 3, 1)),
-        ("conv2d fwd+bwd (128,3,32,32)->16 k5", 2.0, conv_case(128, 3, 32, 16, 5, 0)),
-        ("batch_norm fwd+bwd (64,16,28,28) training", 2.5, fwd_bwd(
-            lambda lib: [leaf(lib, (64, 16, 28, 28)), leaf(lib, (16,), 1), leaf(lib, (16,), 2),
-                         lib.torch.zeros(16), lib.torch.ones(16)],
-            lambda lib, x, w, b, rm, rv: lib.F.batch_norm(x, rm, rv, w, b, training=True))),
-        ("max_pool2d fwd+bwd (64,16,28,28) k2", 1.5, fwd_bwd(
-            lambda lib: [leaf(lib, (64, 16, 28, 28))], lambda lib, x: lib.F.max_pool2d(x, 2))),
-        ("dropout fwd+bwd (64,16,28,28) p=0.5", 1.2, fwd_bwd(
-            lambda lib: [leaf(lib, (64, 16, 28, 28))], lambda lib, x: lib.F.dropout(x, 0.5))),
-        ("linear fwd+bwd (256,512)->256", 1.2, fwd_bwd(
-            lambda lib: [leaf(lib, (256, 512)), leaf(lib, (256, 512), 1), leaf(lib, (256,), 2)],
-            lambda lib, x, w, b: lib.F.linear(x, w, b))),
-    ]
-    for name, goal, case in cases:
-        report(name, goal, median_seconds([case(e) for e in pairs], repeats))
+    over = []
+    for name, goal, _, _ in CASES:
+        seconds = [statistics.median(run[name] for run in runs[e]) for e in engines]
+        shown = "  ".join(f"{e} {s * 1e3:9.3f} ms" for e, s in zip(engines, seconds))
+        line = f"{name:47s} {shown}"
+        if len(seconds) == 2:
+            ratio = seconds[0] / seconds[1]
+            line += f"  ratio {ratio:5.2f}"
+            if goal is not None:
+                line += f" (goal <= {goal}) " + ("ok" if ratio <= goal else "OVER GOAL")
+                if ratio > goal:
+                    over.append(name)
+        print(line)
 
-    ops = 200
-    seconds = [s / ops for s in median_seconds([per_op_overhead(e, ops) for e in pairs], repeats)]
-    shown = "  ".join(f"{e.name} {s * 1e6:9.3f} us" for e, s in zip(pairs, seconds))
-    verdict = "ok" if seconds[0] <= 10e-6 else "OVER GOAL"
-    print(f"{'autograd overhead per op, 2x2 tensors':44s} {shown}  goal: numtorch <= 10 us  {verdict}")
-    results.append(("autograd overhead per op", seconds[0] / 10e-6, 1.0))
-
-    calls = 1000
-    overheads = []
-    for e in pairs:
-        module_s, functional_s = median_seconds(module_vs_functional(e, calls), repeats)
-        overheads.append(max(module_s - functional_s, 0.0) / calls)
-    report("Module call overhead over functional call", 2.0, overheads, unit=1e6, unit_name="us")
-
-    data = digits()
-    epochs = []
-    for e in pairs:
-        _, _, epoch = capstone(e, data)
-        epochs.append(epoch)
-    report("capstone CNN, one epoch on digits (1437 imgs)", 1.5, median_seconds(epochs, max(3, repeats // 3)))
-
-    model, _, epoch = capstone(ours, data)
-    start, n_epochs, acc = time.perf_counter(), 0, 0.0
-    while acc < 0.97 and n_epochs < 30:
-        epoch(seed=n_epochs)
-        n_epochs += 1
-        acc = accuracy(ours, model, data[1], data[3])
-    spent = time.perf_counter() - start
-    print(f"capstone on numtorch: test accuracy {acc:.4f} after {n_epochs} epochs, {spent:.2f} s of training "
+    acc, epochs, spent = capstone_accuracy()
+    print(f"capstone on numtorch: test accuracy {acc:.4f} after {epochs} epochs, {spent:.2f} s of training "
           f"(goal >= 0.97 in <= 3 s)")
-
-    over = [name for name, ratio, goal in results if ratio is not None and ratio > goal]
-    if theirs is not None:
+    if len(engines) == 2:
         print("\nover goal: " + ", ".join(over) if over else "\nall within goal")
 
 

@@ -6,8 +6,8 @@ Code written against it runs on PyTorch by changing the imports::
     from numtorch import nn
     import numtorch.nn.functional as F
 """
-from . import autograd, random
-from .autograd import enable_grad, is_grad_enabled, no_grad
+from . import autograd, func, nn, optim, random
+from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad
 from .random import initial_seed, manual_seed
 from .serialization import load, save
 from .tensor import (Size, Tensor, allclose, arange, as_tensor, bool, cat, concat, double, empty, equal, flatten,
@@ -16,13 +16,29 @@ from .tensor import (Size, Tensor, allclose, arange, as_tensor, bool, cat, conca
                      randperm, stack, tensor, uint8, where, zeros, zeros_like)
 
 # torch.exp(x), torch.sum(x, dim=1), torch.max(x, 1) ...: the function forms of Tensor's methods.
-for _name in ("exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "clamp", "sum", "mean", "var", "std",
-              "max", "min", "argmax", "reshape", "permute", "transpose", "unsqueeze", "squeeze", "matmul",
-              "numel", "detach", "clone"):
-    globals()[_name] = getattr(Tensor, _name)
-del _name
-
-from . import nn, optim  # noqa: E402  (nn needs the names above)
-from . import func  # noqa: E402  (func needs nn)
+exp = Tensor.exp
+log = Tensor.log
+sqrt = Tensor.sqrt
+abs = Tensor.abs
+tanh = Tensor.tanh
+sigmoid = Tensor.sigmoid
+relu = Tensor.relu
+clamp = Tensor.clamp
+sum = Tensor.sum
+mean = Tensor.mean
+var = Tensor.var
+std = Tensor.std
+max = Tensor.max
+min = Tensor.min
+argmax = Tensor.argmax
+reshape = Tensor.reshape
+permute = Tensor.permute
+transpose = Tensor.transpose
+unsqueeze = Tensor.unsqueeze
+squeeze = Tensor.squeeze
+matmul = Tensor.matmul
+numel = Tensor.numel
+detach = Tensor.detach
+clone = Tensor.clone
 
 __version__ = "0.1.0"

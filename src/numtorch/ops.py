@@ -1,9 +1,9 @@
-"""The differentiable primitives behind Tensor's methods and operators.
+"""The differentiable primitives behind Tensor's methods and operators: one Function per operation.
 
-Each class is one operation: ``forward`` on NumPy arrays, ``backward`` from the
-output's gradient to each input's. Broadcasting is undone by the engine
-(:func:`numtorch.autograd.backward`), so the binary operations here return
-gradients in the broadcast shape.
+``forward`` works on NumPy arrays; ``backward`` maps the output's gradient to each input's.
+Broadcasting is undone by the engine (:func:`numtorch.autograd.backward`), so the binary
+operations here return gradients in the broadcast shape. A gradient that costs more than a
+sign change is computed only where ``ctx.needs_input_grad`` asks for it.
 """
 import numpy as np
 
@@ -11,6 +11,8 @@ from .autograd import Function
 
 
 class Add(Function):
+    name = "AddBackward0"
+
     @staticmethod
     def forward(ctx, a, b):
         return a + b
@@ -21,6 +23,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    name = "SubBackward0"
+
     @staticmethod
     def forward(ctx, a, b):
         return a - b
@@ -30,7 +34,23 @@ class Sub(Function):
         return g, -g
 
 
+class Rsub(Function):
+    """``b - a``: what ``1 - x`` computes (not ``-(x - 1)``, which prints ``-0.``)."""
+
+    name = "RsubBackward1"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return b - a
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g, g
+
+
 class Mul(Function):
+    name = "MulBackward0"
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -39,10 +59,12 @@ class Mul(Function):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved
-        return g * b, (g * a if ctx.needs_input_grad[1] else None)
+        return (g * b if ctx.needs_input_grad[0] else None), (g * a if ctx.needs_input_grad[1] else None)
 
 
 class Div(Function):
+    name = "DivBackward0"
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -51,10 +73,12 @@ class Div(Function):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved
-        return g / b, (-g * a / (b * b) if ctx.needs_input_grad[1] else None)
+        return (g / b if ctx.needs_input_grad[0] else None), (-g * a / (b * b) if ctx.needs_input_grad[1] else None)
 
 
 class Pow(Function):
+    name = "PowBackward0"
+
     @staticmethod
     def forward(ctx, a, b):
         out = a ** b
@@ -73,6 +97,8 @@ class Pow(Function):
 
 
 class Neg(Function):
+    name = "NegBackward0"
+
     @staticmethod
     def forward(ctx, a):
         return -a
@@ -83,6 +109,8 @@ class Neg(Function):
 
 
 class MatMul(Function):
+    name = "MatMulBackward0"
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -92,7 +120,7 @@ class MatMul(Function):
     def backward(ctx, g):
         a, b = ctx.saved
         if a.ndim == 1 and b.ndim == 1:  # a dot product: g is a scalar
-            return g * b, g * a
+            return g * b, g * a  # cheap: two vectors
         # Treat vectors as 1-row / 1-column matrices, then drop that axis again.
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
@@ -101,16 +129,18 @@ class MatMul(Function):
             g2 = np.expand_dims(g2, -2)
         if b.ndim == 1:
             g2 = np.expand_dims(g2, -1)
-        ga = g2 @ np.swapaxes(b2, -1, -2)
-        gb = np.swapaxes(a2, -1, -2) @ g2
-        if a.ndim == 1:
+        ga = g2 @ np.swapaxes(b2, -1, -2) if ctx.needs_input_grad[0] else None
+        gb = np.swapaxes(a2, -1, -2) @ g2 if ctx.needs_input_grad[1] else None
+        if a.ndim == 1 and ga is not None:
             ga = ga[..., 0, :]
-        if b.ndim == 1:
+        if b.ndim == 1 and gb is not None:
             gb = gb[..., 0]
         return ga, gb
 
 
 class Exp(Function):
+    name = "ExpBackward0"
+
     @staticmethod
     def forward(ctx, a):
         out = np.exp(a)
@@ -123,6 +153,8 @@ class Exp(Function):
 
 
 class Log(Function):
+    name = "LogBackward0"
+
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
@@ -134,6 +166,8 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    name = "SqrtBackward0"
+
     @staticmethod
     def forward(ctx, a):
         out = np.sqrt(a)
@@ -146,6 +180,8 @@ class Sqrt(Function):
 
 
 class Abs(Function):
+    name = "AbsBackward0"
+
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
@@ -157,6 +193,8 @@ class Abs(Function):
 
 
 class Relu(Function):
+    name = "ReluBackward0"
+
     @staticmethod
     def forward(ctx, a):
         out = np.maximum(a, 0)
@@ -169,6 +207,8 @@ class Relu(Function):
 
 
 class Tanh(Function):
+    name = "TanhBackward0"
+
     @staticmethod
     def forward(ctx, a):
         out = np.tanh(a)
@@ -181,6 +221,8 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
+    name = "SigmoidBackward0"
+
     @staticmethod
     def forward(ctx, a):
         out = np.exp(-np.logaddexp(0, -a)).astype(a.dtype, copy=False)
@@ -194,6 +236,8 @@ class Sigmoid(Function):
 
 
 class Clamp(Function):
+    name = "ClampBackward0"
+
     @staticmethod
     def forward(ctx, a, min=None, max=None):
         ctx.save_for_backward(a)
@@ -211,35 +255,46 @@ class Clamp(Function):
         return g * inside
 
 
+def _restore_reduced(g, ctx):
+    """The gradient of a reduction over ``ctx.dim``, with the reduced dimensions back (size 1) so it broadcasts."""
+    return np.expand_dims(g, ctx.dim) if ctx.dim is not None and not ctx.keepdim else g
+
+
 class Sum(Function):
+    name = "SumBackward0"
+
     @staticmethod
     def forward(ctx, a, dim=None, keepdim=False):
         ctx.shape, ctx.dim, ctx.keepdim = a.shape, dim, keepdim
+        if dim is not None:
+            ctx.name = "SumBackward1"  # torch's overload with a dim
         return np.asarray(a.sum(axis=dim, keepdims=keepdim))
 
     @staticmethod
     def backward(ctx, g):
-        if ctx.dim is not None and not ctx.keepdim:
-            g = np.expand_dims(g, ctx.dim)
-        return np.broadcast_to(g, ctx.shape)
+        return np.broadcast_to(_restore_reduced(g, ctx), ctx.shape)
 
 
 class Mean(Function):
+    name = "MeanBackward0"
+
     @staticmethod
     def forward(ctx, a, dim=None, keepdim=False):
         ctx.shape, ctx.dim, ctx.keepdim = a.shape, dim, keepdim
+        if dim is not None:
+            ctx.name = "MeanBackward1"  # torch's overload with a dim
         out = np.asarray(a.mean(axis=dim, keepdims=keepdim), dtype=a.dtype)
         ctx.count = a.size // max(out.size, 1)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        if ctx.dim is not None and not ctx.keepdim:
-            g = np.expand_dims(g, ctx.dim)
-        return np.broadcast_to(g / ctx.count, ctx.shape)
+        return np.broadcast_to(_restore_reduced(g, ctx) / ctx.count, ctx.shape)
 
 
 class Var(Function):
+    name = "VarBackward0"
+
     @staticmethod
     def forward(ctx, a, dim=None, correction=1, keepdim=False):
         mean = a.mean(axis=dim, keepdims=True)
@@ -251,23 +306,27 @@ class Var(Function):
     @staticmethod
     def backward(ctx, g):
         (centered,) = ctx.saved
-        if ctx.dim is not None and not ctx.keepdim:
-            g = np.expand_dims(g, ctx.dim)
-        return g * 2 * centered / ctx.denom
+        return _restore_reduced(g, ctx) * 2 * centered / ctx.denom
 
 
 class Max(Function):
-    """Maximum over all elements (ties share the gradient) or along ``dim`` (the arg-max gets it)."""
+    """Maximum (or, with ``smallest``, minimum) over all elements (ties share the gradient) or along
+    ``dim`` (the first arg-max gets it)."""
+
+    name = "MaxBackward1"
 
     @staticmethod
-    def forward(ctx, a, dim=None, keepdim=False):
+    def forward(ctx, a, dim=None, keepdim=False, smallest=False):
         ctx.shape, ctx.dim, ctx.keepdim = a.shape, dim, keepdim
+        # torch's names: MaxBackward1 over everything, MaxBackward0 along a dim; likewise Min.
+        ctx.name = ("MinBackward" if smallest else "MaxBackward") + ("1" if dim is None else "0")
         if dim is None:
-            out = a.max()
+            out = a.min() if smallest else a.max()
             ctx.save_for_backward(a == out)
             return np.asarray(out)
-        ctx.indices = a.argmax(axis=dim)
-        return np.take_along_axis(a, np.expand_dims(ctx.indices, dim), dim) if keepdim else a.max(axis=dim)
+        ctx.indices = a.argmin(axis=dim) if smallest else a.argmax(axis=dim)
+        out = np.take_along_axis(a, np.expand_dims(ctx.indices, dim), dim)
+        return out if keepdim else out.squeeze(dim)
 
     @staticmethod
     def backward(ctx, g):
@@ -275,27 +334,34 @@ class Max(Function):
             (mask,) = ctx.saved
             return mask * (g / mask.sum())
         grad = np.zeros(ctx.shape, dtype=g.dtype)
-        idx = np.expand_dims(ctx.indices, ctx.dim)
-        np.put_along_axis(grad, idx, g if ctx.keepdim else np.expand_dims(g, ctx.dim), ctx.dim)
+        np.put_along_axis(grad, np.expand_dims(ctx.indices, ctx.dim), _restore_reduced(g, ctx), ctx.dim)
         return grad
 
 
 class Maximum(Function):
-    """Elementwise maximum; where the two are equal, each gets half the gradient, as in torch."""
+    """Elementwise maximum (or, with ``smallest``, minimum); where the two are equal, each gets half the
+    gradient, as in torch."""
+
+    name = "MaximumBackward0"
 
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx, a, b, smallest=False):
         ctx.save_for_backward(a, b)
-        return np.maximum(a, b)
+        ctx.smallest = smallest
+        if smallest:
+            ctx.name = "MinimumBackward0"
+        return np.minimum(a, b) if smallest else np.maximum(a, b)
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved
-        grad_a = np.where(a > b, g, np.where(a == b, g / 2, 0))
-        return grad_a, g - grad_a
+        grad_a = np.where(a < b if ctx.smallest else a > b, g, np.where(a == b, g / 2, 0))
+        return grad_a, (g - grad_a if ctx.needs_input_grad[1] else None)
 
 
 class Where(Function):
+    name = "WhereBackward0"
+
     @staticmethod
     def forward(ctx, a, b, condition):
         ctx.condition = condition
@@ -303,10 +369,13 @@ class Where(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return np.where(ctx.condition, g, 0), np.where(ctx.condition, 0, g)
+        need_a, need_b = ctx.needs_input_grad
+        return (np.where(ctx.condition, g, 0) if need_a else None), (np.where(ctx.condition, 0, g) if need_b else None)
 
 
 class Reshape(Function):
+    name = "ReshapeBackward0"
+
     @staticmethod
     def forward(ctx, a, shape):
         ctx.shape = a.shape
@@ -318,6 +387,8 @@ class Reshape(Function):
 
 
 class Permute(Function):
+    name = "PermuteBackward0"
+
     @staticmethod
     def forward(ctx, a, dims):
         ctx.dims = dims
@@ -329,6 +400,8 @@ class Permute(Function):
 
 
 class GetItem(Function):
+    name = "GetItemBackward0"
+
     @staticmethod
     def forward(ctx, a, index):
         ctx.shape, ctx.dtype, ctx.index = a.shape, a.dtype, index
@@ -342,6 +415,8 @@ class GetItem(Function):
 
 
 class Cat(Function):
+    name = "CatBackward0"
+
     @staticmethod
     def forward(ctx, *arrays, dim=0):
         ctx.dim = dim
@@ -354,6 +429,8 @@ class Cat(Function):
 
 
 class Stack(Function):
+    name = "StackBackward0"
+
     @staticmethod
     def forward(ctx, *arrays, dim=0):
         ctx.dim = dim
@@ -362,3 +439,20 @@ class Stack(Function):
     @staticmethod
     def backward(ctx, g):
         return tuple(np.moveaxis(g, ctx.dim, 0))
+
+
+class Cast(Function):
+    """A copy converted to ``dtype`` (the same dtype for ``clone``); the gradient converts back."""
+
+    name = "ToCopyBackward0"
+
+    @staticmethod
+    def forward(ctx, a, dtype):
+        ctx.dtype = a.dtype
+        if dtype == a.dtype:
+            ctx.name = "CloneBackward0"
+        return a.astype(dtype, copy=True)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.astype(ctx.dtype)

@@ -9,9 +9,8 @@ import numbers
 
 import numpy as np
 
-from . import ops
-from .autograd import backward as _backward
-from .autograd import is_grad_enabled, register_tensor_type
+from . import autograd, ops
+from .grad_mode import is_grad_enabled
 from .random import generator
 
 float32 = float = np.dtype("float32")
@@ -60,16 +59,16 @@ def _result_dtype(a, b):
     return float32 if kind == 2 else int64
 
 
-def _binary(fn, a, b):
+def _binary(fn, a, b, **options):
     if type(b) is builtins.float and a.array.dtype.kind == "f":  # the common case, made cheap
-        return fn.apply(a, Tensor._make(np.asarray(b, a.array.dtype)))
+        return fn.apply(a, Tensor._make(np.asarray(b, a.array.dtype)), **options)
     if not isinstance(b, (Tensor, numbers.Number, np.ndarray, np.generic, list, tuple)):
         raise TypeError(f"unsupported operand type(s) for {fn.__name__.lower()}: 'Tensor' and '{type(b).__name__}'")
     dtype = _result_dtype(a, b)
     if not isinstance(b, Tensor):
         b = Tensor._make(np.asarray(b, dtype=dtype))
     try:
-        out = fn.apply(a, b)
+        out = fn.apply(a, b, **options)
     except ValueError:
         _check_broadcast(a.array.shape, b.array.shape)  # torch's words, if that was the problem
         raise
@@ -187,7 +186,7 @@ class Tensor:
 
     @property
     def grad_fn(self):
-        return None if self._node is None else self._node.name()
+        return None if self._node is None else self._node.name
 
     # ----- conversion ----------------------------------------------------------------
     def numpy(self):
@@ -245,8 +244,7 @@ class Tensor:
         """A copy converted to ``dtype`` (``self`` if it already has it); differentiable."""
         if np.dtype(dtype) == self.array.dtype:
             return self
-        out = Cast.apply(self, dtype=np.dtype(dtype))
-        return out
+        return ops.Cast.apply(self, dtype=np.dtype(dtype))
 
     def float(self):
         """Converted to float32."""
@@ -268,7 +266,7 @@ class Tensor:
 
     def clone(self):
         """A copy with its own memory that stays in the graph (gradients flow back to ``self``)."""
-        return Cast.apply(self, dtype=self.array.dtype)
+        return ops.Cast.apply(self, dtype=self.array.dtype)
 
     def contiguous(self):
         """``self``: NumPy handles memory layout."""
@@ -276,7 +274,7 @@ class Tensor:
 
     def backward(self, gradient=None):
         """Accumulate the gradient of this tensor into ``.grad`` of every leaf it depends on."""
-        _backward(self, gradient)
+        autograd.backward(self, gradient)
 
     # ----- printing --------------------------------------------------------------------
     def __repr__(self):
@@ -290,7 +288,7 @@ class Tensor:
         if data.dtype not in (float32, int64, bool):
             extras.append(f"dtype=numtorch.{data.dtype}")
         if self._node is not None:
-            extras.append(f"grad_fn=<{self._node.name()}>")
+            extras.append(f"grad_fn=<{self._node.name}>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
         if data.size == 0:
@@ -309,7 +307,7 @@ class Tensor:
         return _binary(ops.Sub, self, other)
 
     def __rsub__(self, other):
-        return _binary(ops.Sub, self, other).__neg__()
+        return _binary(ops.Rsub, self, other)
 
     def __mul__(self, other):
         return _binary(ops.Mul, self, other)
@@ -450,20 +448,20 @@ class Tensor:
         """``max()`` is the largest element; ``max(dim)`` returns ``(values, indices)``."""
         if isinstance(dim, Tensor):  # torch.max(a, b) is the elementwise maximum
             return _binary(ops.Maximum, self, dim)
-        out = ops.Max.apply(self, dim=dim, keepdim=keepdim)
-        if dim is None:
-            return out
-        indices = Tensor._make(np.asarray(self.array.argmax(axis=dim)))
-        if keepdim:
-            indices = indices.unsqueeze(dim)
-        return MaxResult(out, indices)
+        return self._extreme(dim, keepdim, smallest=False)
 
     def min(self, dim=None, keepdim=False):
         """``min()`` is the smallest element; ``min(dim)`` returns ``(values, indices)``."""
         if isinstance(dim, Tensor):  # torch.min(a, b) is the elementwise minimum
-            return -(-self).max(-dim)
-        result = (-self).max(dim, keepdim)
-        return -result if dim is None else MaxResult(-result.values, result.indices)
+            return _binary(ops.Maximum, self, dim, smallest=True)
+        return self._extreme(dim, keepdim, smallest=True)
+
+    def _extreme(self, dim, keepdim, smallest):
+        out = ops.Max.apply(self, dim=dim, keepdim=keepdim, smallest=smallest)
+        if dim is None:
+            return out
+        indices = (self.array.argmin if smallest else self.array.argmax)(axis=dim)
+        return MaxResult(out, Tensor._make(np.expand_dims(indices, dim) if keepdim else np.asarray(indices)))
 
     def argmax(self, dim=None, keepdim=False):
         """Index of the largest element (flattened), or indices along ``dim``."""
@@ -568,7 +566,7 @@ class Tensor:
             if self._requires_grad and self._node is None:
                 raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
             # Rebind rather than overwrite: arrays saved for backward keep their old values, and
-            # nodes recorded earlier keep pointing at the old node (see autograd.Node.parents).
+            # contexts recorded earlier keep pointing at the old grad_fn (see autograd.Context).
             self.array = result.array.astype(self.array.dtype, copy=False)
             self._node, self._requires_grad = result._node, True
         else:
@@ -620,9 +618,6 @@ class Tensor:
         return self._assign(Tensor._make(generator().normal(mean, std, self.array.shape)))
 
 
-register_tensor_type(Tensor)
-
-
 class MaxResult(tuple):
     """``(values, indices)`` as returned by ``max(dim)``, like torch's named tuple."""
 
@@ -631,18 +626,6 @@ class MaxResult(tuple):
 
     values = property(lambda self: self[0])
     indices = property(lambda self: self[1])
-
-
-class Cast(ops.Function):
-    @staticmethod
-    def forward(ctx, a, dtype):
-        ctx.dtype = a.dtype
-        return a.astype(dtype, copy=True)
-
-    @staticmethod
-    def backward(ctx, g):
-        """Accumulate the gradient of this tensor into ``.grad`` of every leaf it depends on."""
-        return g.astype(ctx.dtype)
 
 
 def _dims(dim):

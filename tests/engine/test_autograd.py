@@ -6,25 +6,23 @@ import pytest
 
 import numtorch
 
-from .parity import LIBS, assert_parity, rand, torch
+from .parity import assert_parity, rand
 
 
-def test_backward_of_a_scalar_fills_grad_of_every_leaf_that_requires_it():
-    for lib in LIBS:
-        x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
-        c = lib.tensor([1.0, 1.0, 1.0])
-        ((x * x).sum() + (c * 2).sum()).backward()
-        assert x.grad.tolist() == [2.0, 4.0, 6.0]
-        assert c.grad is None
+def test_backward_of_a_scalar_fills_grad_of_every_leaf_that_requires_it(lib):
+    x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    c = lib.tensor([1.0, 1.0, 1.0])
+    ((x * x).sum() + (c * 2).sum()).backward()
+    assert x.grad.tolist() == [2.0, 4.0, 6.0]
+    assert c.grad is None
 
 
-def test_backward_of_a_non_scalar_needs_a_gradient_argument():
-    for lib in LIBS:
-        y = lib.tensor([1.0, 2.0], requires_grad=True) * 3
-        with pytest.raises(RuntimeError, match="grad can be implicitly created only for scalar outputs"):
-            y.backward()
-    x = numtorch.tensor([1.0, 2.0], requires_grad=True)
-    (x * 3).backward(gradient=numtorch.tensor([1.0, 10.0]))
+def test_backward_of_a_non_scalar_needs_a_gradient_argument(lib):
+    y = lib.tensor([1.0, 2.0], requires_grad=True) * 3
+    with pytest.raises(RuntimeError, match="grad can be implicitly created only for scalar outputs"):
+        y.backward()
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    (x * 3).backward(gradient=lib.tensor([1.0, 10.0]))
     assert x.grad.tolist() == [3.0, 30.0]
 
 
@@ -34,21 +32,19 @@ def test_backward_with_a_gradient_of_the_wrong_shape_is_refused():
         (x * 3).backward(numtorch.ones(3))
 
 
-def test_backward_on_a_tensor_without_grad_says_so():
-    for lib in LIBS:
-        with pytest.raises(RuntimeError, match="element 0 of tensors does not require grad and does not have a grad_fn"):
-            lib.tensor([1.0]).sum().backward()
+def test_backward_on_a_tensor_without_grad_says_so(lib):
+    with pytest.raises(RuntimeError, match="element 0 of tensors does not require grad and does not have a grad_fn"):
+        lib.tensor([1.0]).sum().backward()
 
 
-def test_grad_accumulates_over_backward_calls_until_reset():
-    for lib in LIBS:
-        w = lib.tensor([1.0, -1.0], requires_grad=True)
-        for _ in range(3):
-            (w * lib.tensor([2.0, 5.0])).sum().backward()
-        assert w.grad.tolist() == [6.0, 15.0]
-        w.grad = None
-        (w * 2).sum().backward()
-        assert w.grad.tolist() == [2.0, 2.0]
+def test_grad_accumulates_over_backward_calls_until_reset(lib):
+    w = lib.tensor([1.0, -1.0], requires_grad=True)
+    for _ in range(3):
+        (w * lib.tensor([2.0, 5.0])).sum().backward()
+    assert w.grad.tolist() == [6.0, 15.0]
+    w.grad = None
+    (w * 2).sum().backward()
+    assert w.grad.tolist() == [2.0, 2.0]
 
 
 def test_backward_on_a_leaf_itself_sets_its_grad():
@@ -57,51 +53,98 @@ def test_backward_on_a_leaf_itself_sets_its_grad():
     assert x.grad.tolist() == [3.0, 4.0]
 
 
-def test_requires_grad_propagates_and_only_leaves_keep_grad():
-    for lib in LIBS:
-        x = lib.tensor([1.0, 2.0], requires_grad=True)
-        c = lib.tensor([3.0, 4.0])
-        y = x * c
-        z = c * 2
-        assert y.requires_grad and not y.is_leaf and y.grad_fn is not None
-        assert not z.requires_grad and z.is_leaf and z.grad_fn is None
-        y.sum().backward()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # torch warns that a non-leaf's .grad is not populated
-            assert y.grad is None
-        assert x.is_leaf and x.grad.tolist() == [3.0, 4.0]
+def test_requires_grad_propagates_and_only_leaves_keep_grad(lib):
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    c = lib.tensor([3.0, 4.0])
+    y = x * c
+    z = c * 2
+    assert y.requires_grad and not y.is_leaf and y.grad_fn is not None
+    assert not z.requires_grad and z.is_leaf and z.grad_fn is None
+    y.sum().backward()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch warns that a non-leaf's .grad is not populated
+        assert y.grad is None
+    assert x.is_leaf and x.grad.tolist() == [3.0, 4.0]
 
 
-def test_grad_fn_names_the_operation_like_torch():
-    for op in (lambda x: x * 2, lambda x: x + 1, lambda x: x.sum(), lambda x: x.mean(), lambda x: x.exp(),
-               lambda x: x - 1, lambda x: x / 2, lambda x: x.relu()):
-        ours = op(numtorch.tensor([1.0, 2.0], requires_grad=True))
-        theirs = op(torch.tensor([1.0, 2.0], requires_grad=True))
-        assert ours.grad_fn == type(theirs.grad_fn).__name__
-        assert repr(ours) == repr(theirs)
+@pytest.mark.parametrize("op", [
+    lambda x: x * 2, lambda x: x + 1, lambda x: x.sum(), lambda x: x.mean(), lambda x: x.exp(), lambda x: x - 1,
+    lambda x: x / 2, lambda x: x.relu(), lambda x: 1 - x, lambda x: x.min(), lambda x: x.max(),
+], ids=["mul", "add", "sum", "mean", "exp", "sub", "div", "relu", "rsub", "min", "max"])
+def test_grad_fn_names_the_operation_and_prints_like_torch(torch, op):
+    ours = op(numtorch.tensor([1.0, 2.0], requires_grad=True))
+    theirs = op(torch.tensor([1.0, 2.0], requires_grad=True))
+    assert ours.grad_fn == type(theirs.grad_fn).__name__
+    assert repr(ours) == repr(theirs)  # 1 - x prints 0., not -0.
 
 
-def test_requires_grad_can_be_turned_on_for_a_leaf_but_not_off_for_a_result():
-    for lib in LIBS:
-        x = lib.tensor([1.0, 2.0])
-        assert x.requires_grad_() is x and x.requires_grad
-        y = x * 2
-        with pytest.raises(RuntimeError, match="you can only change requires_grad flags of leaf variables"):
-            y.requires_grad_(False)
+GRAD_FN_CASES = {
+    "sum along a dim": lambda lib, x: x.sum(1),
+    "mean along a dim": lambda lib, x: x.mean(1),
+    "min along a dim": lambda lib, x: x.min(1).values,
+    "max along a dim": lambda lib, x: x.max(1).values,
+    "elementwise minimum": lambda lib, x: lib.min(x, x * 2),
+    "elementwise maximum": lambda lib, x: lib.max(x, x * 2),
+    "clone": lambda lib, x: x.clone(),
+    "double": lambda lib, x: x.double(),
+    "linear": lambda lib, x: lib.nn.functional.linear(x, lib.ones(3, 4), lib.ones(3)),
+    "linear without bias": lambda lib, x: lib.nn.functional.linear(x, lib.ones(3, 4)),
+    "linear of a vector": lambda lib, x: lib.nn.functional.linear(x[0], lib.ones(3, 4), lib.ones(3)),
+    "linear of a vector without bias": lambda lib, x: lib.nn.functional.linear(x[0], lib.ones(3, 4)),
+    "linear of a batch of sequences": lambda lib, x: lib.nn.functional.linear(x.reshape(3, 1, 4), lib.ones(3, 4)),
+    "conv2d": lambda lib, x: lib.nn.functional.conv2d(x.reshape(1, 1, 3, 4), lib.ones(2, 1, 2, 2)),
+    "max_pool2d": lambda lib, x: lib.nn.functional.max_pool2d(x.reshape(1, 1, 3, 4), 2),
+    "avg_pool2d": lambda lib, x: lib.nn.functional.avg_pool2d(x.reshape(1, 1, 3, 4), 2),
+    "softmax": lambda lib, x: lib.nn.functional.softmax(x, 1),
+    "log_softmax": lambda lib, x: lib.nn.functional.log_softmax(x, 1),
+    "dropout": lambda lib, x: lib.nn.functional.dropout(x, 0.5),
+    "batch_norm": lambda lib, x: lib.nn.functional.batch_norm(x, None, None, lib.ones(4), lib.zeros(4), True),
+    "cross_entropy": lambda lib, x: lib.nn.functional.cross_entropy(x, lib.tensor([0, 1, 3])),
+}
 
 
-def test_no_grad_records_nothing_and_restores_the_mode_afterwards():
-    for lib in LIBS:
-        w = lib.tensor([1.0], requires_grad=True)
-        with lib.no_grad():
-            y = w * 2
-            assert not lib.is_grad_enabled()
-        assert not y.requires_grad and y.grad_fn is None
-        assert lib.is_grad_enabled() and (w * 2).requires_grad
-        with pytest.raises(ValueError):
-            with lib.no_grad():
-                raise ValueError("boom")
-        assert lib.is_grad_enabled()
+@pytest.mark.parametrize("case", sorted(GRAD_FN_CASES))
+def test_grad_fn_of_tensor_ops_and_functionals_is_torchs(torch, case):
+    ours, theirs = (GRAD_FN_CASES[case](lib, lib.ones(3, 4, requires_grad=True)) for lib in (numtorch, torch))
+    assert ours.grad_fn == type(theirs.grad_fn).__name__
+
+
+def test_requires_grad_can_be_turned_on_for_a_leaf_but_not_off_for_a_result(lib):
+    x = lib.tensor([1.0, 2.0])
+    assert x.requires_grad_() is x and x.requires_grad
+    y = x * 2
+    with pytest.raises(RuntimeError, match="you can only change requires_grad flags of leaf variables"):
+        y.requires_grad_(False)
+
+
+@pytest.mark.parametrize("mode", ["no_grad", "inference_mode"])
+def test_no_grad_and_inference_mode_record_nothing_and_restore_the_mode_afterwards(lib, mode):
+    w = lib.tensor([1.0], requires_grad=True)
+    with getattr(lib, mode)():
+        y = w * 2
+        assert not lib.is_grad_enabled()
+    assert not y.requires_grad and y.grad_fn is None
+    assert lib.is_grad_enabled() and (w * 2).requires_grad
+    with pytest.raises(ValueError):
+        with getattr(lib, mode)():
+            raise ValueError("boom")
+    assert lib.is_grad_enabled()
+
+
+def test_inference_mode_false_records_even_inside_no_grad_and_the_decorator_form_works(lib):
+    w = lib.tensor([1.0], requires_grad=True)
+    with lib.inference_mode(False):
+        assert (w * 2).requires_grad
+    with lib.no_grad(), lib.inference_mode(False):
+        assert (w * 2).requires_grad
+
+    @lib.inference_mode()
+    def predict(x):
+        """Docstring survives."""
+        return x * 2
+
+    assert not predict(w).requires_grad and lib.is_grad_enabled()
+    assert predict.__name__ == "predict" and predict.__doc__ == "Docstring survives."
 
 
 def test_no_grad_works_as_a_decorator_and_enable_grad_inside_it():
@@ -153,8 +196,7 @@ def test_backward_only_follows_the_branches_that_need_gradients():
     np.testing.assert_allclose(x.grad.numpy(), [np.exp(3.0)], rtol=1e-6)
 
 
-def test_overwriting_a_saved_input_before_backward_raises_like_torch():
-    torch = pytest.importorskip("torch")
+def test_overwriting_a_saved_input_before_backward_raises_like_torch(torch):
     for lib in (numtorch, torch):
         w = lib.tensor([1.0, 2.0], requires_grad=True)
         x = lib.tensor([3.0, 4.0])

@@ -9,7 +9,7 @@ import pytest
 
 import numtorch
 
-from .parity import assert_close, copy_module, rand, torch
+from .parity import assert_close, copy_module, rand
 
 
 def port(source):
@@ -26,6 +26,7 @@ def port(source):
 
 def run_both(setup, run="", copy="model", **arrays):
     """Run ``setup`` on both libraries, copy numtorch's ``copy`` module into torch's, then run ``run`` with ``arrays``."""
+    torch = pytest.importorskip("torch")
     spaces = []
     for lib, source in ((numtorch, port(setup)), (torch, setup)):
         namespace = {}

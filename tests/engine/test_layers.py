@@ -7,11 +7,12 @@ import pytest
 import numtorch
 from numtorch import nn
 
-from .parity import LIBS, as_array, assert_close, build, copy_module, rand, torch
+from .parity import as_array, assert_close, build, copy_module, rand
 
 
 def twins(source):
     """The same model built by both libraries, with numtorch's parameters and buffers copied into torch's."""
+    torch = pytest.importorskip("torch")
     ours, theirs = build(numtorch, f"model = {source}"), build(torch, f"model = {source}")
     copy_module(ours, theirs)
     return ours, theirs
@@ -19,6 +20,7 @@ def twins(source):
 
 def step_both(ours, theirs, *arrays, atol=1e-5, rtol=1e-4, seed=0):
     """One forward and backward through both models; compare output, input gradients, parameter gradients, buffers."""
+    torch = pytest.importorskip("torch")
     outs = []
     for model, lib in ((ours, numtorch), (theirs, torch)):
         inputs = [lib.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
@@ -99,23 +101,21 @@ def test_batch_norm_in_eval_mode_makes_each_sample_independent_of_the_batch():
     assert numtorch.equal(bn.running_mean, before)
 
 
-def test_batch_norm_rejects_the_wrong_rank_and_a_single_value_per_channel():
-    for lib in LIBS:
-        with pytest.raises(ValueError, match=r"expected 4D input \(got 3D input\)"):
-            lib.nn.BatchNorm2d(3)(lib.ones(2, 3, 4))
-        with pytest.raises(ValueError, match=r"expected 2D or 3D input \(got 4D input\)"):
-            lib.nn.BatchNorm1d(3)(lib.ones(2, 3, 4, 4))
-        with pytest.raises(ValueError, match="Expected more than 1 value per channel when training"):
-            lib.nn.BatchNorm1d(3)(lib.ones(1, 3))
-        lib.nn.BatchNorm1d(3).eval()(lib.ones(1, 3))  # fine in eval: the running statistics are used
+def test_batch_norm_rejects_the_wrong_rank_and_a_single_value_per_channel(lib):
+    with pytest.raises(ValueError, match=r"expected 4D input \(got 3D input\)"):
+        lib.nn.BatchNorm2d(3)(lib.ones(2, 3, 4))
+    with pytest.raises(ValueError, match=r"expected 2D or 3D input \(got 4D input\)"):
+        lib.nn.BatchNorm1d(3)(lib.ones(2, 3, 4, 4))
+    with pytest.raises(ValueError, match="Expected more than 1 value per channel when training"):
+        lib.nn.BatchNorm1d(3)(lib.ones(1, 3))
+    lib.nn.BatchNorm1d(3).eval()(lib.ones(1, 3))  # fine in eval: the running statistics are used
 
 
 # ----- dropout ----------------------------------------------------------------------------------------------
-def test_dropout_is_identity_in_eval_mode():
-    for lib in LIBS:
-        drop = lib.nn.Dropout(0.9).eval()
-        x = lib.randn(10, 10)
-        assert lib.equal(drop(x), x)
+def test_dropout_is_identity_in_eval_mode(lib):
+    drop = lib.nn.Dropout(0.9).eval()
+    x = lib.randn(10, 10)
+    assert lib.equal(drop(x), x)
 
 
 def test_dropout_in_training_zeroes_about_p_and_scales_the_rest():
@@ -131,10 +131,9 @@ def test_dropout_draws_a_new_mask_on_every_call():
 
 
 @pytest.mark.parametrize("p", [-0.5, 1.01])
-def test_dropout_module_rejects_probabilities_outside_zero_one(p):
-    for lib in LIBS:
-        with pytest.raises(ValueError, match=f"dropout probability has to be between 0 and 1, but got {p}"):
-            lib.nn.Dropout(p)
+def test_dropout_module_rejects_probabilities_outside_zero_one(lib, p):
+    with pytest.raises(ValueError, match=f"dropout probability has to be between 0 and 1, but got {p}"):
+        lib.nn.Dropout(p)
 
 
 # ----- losses ---------------------------------------------------------------------------------------------
@@ -171,7 +170,7 @@ model = SmallCNN()
 '''
 
 
-def test_a_small_cnn_has_torchs_loss_and_gradients_for_every_parameter():
+def test_a_small_cnn_has_torchs_loss_and_gradients_for_every_parameter(torch):
     ours, theirs = build(numtorch, CNN), build(torch, CNN)
     copy_module(ours, theirs)
     ours.fc[3].p = theirs.fc[3].p = 0.0  # dropout is random; the rest must agree exactly
@@ -186,7 +185,7 @@ def test_a_small_cnn_has_torchs_loss_and_gradients_for_every_parameter():
         assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-5, what=name)
 
 
-def test_a_small_cnn_trains_like_torch_for_several_sgd_steps_and_then_evaluates_alike():
+def test_a_small_cnn_trains_like_torch_for_several_sgd_steps_and_then_evaluates_alike(torch):
     ours, theirs = build(numtorch, CNN), build(torch, CNN)
     copy_module(ours, theirs)
     ours.fc[3].p = theirs.fc[3].p = 0.0
@@ -219,17 +218,16 @@ def assert_uniform_within(values, bound):
     ("nn.Linear(400, 300)", 400), ("nn.Linear(30, 500)", 30), ("nn.Conv2d(16, 32, 3)", 144),
     ("nn.Conv2d(16, 64, (5, 3), groups=4)", 60), ("nn.Conv1d(8, 200, 5)", 40),
 ])
-def test_linear_and_conv_default_initialisation_is_torchs(source, fan_in):
+def test_linear_and_conv_default_initialisation_is_torchs(lib, source, fan_in):
     bound = 1 / math.sqrt(fan_in)  # kaiming_uniform_ with a=sqrt(5) and the bias rule both give this
-    for lib in LIBS:
-        layer = build(lib, f"model = {source}")
-        assert_uniform_within(layer.weight, bound)
-        if layer.bias.numel() >= 200:  # enough draws to come close to the bound
-            assert_uniform_within(layer.bias, bound)
-        assert np.abs(as_array(layer.bias)).max() <= bound
+    layer = build(lib, f"model = {source}")
+    assert_uniform_within(layer.weight, bound)
+    if layer.bias.numel() >= 200:  # enough draws to come close to the bound
+        assert_uniform_within(layer.bias, bound)
+    assert np.abs(as_array(layer.bias)).max() <= bound
 
 
-def test_batch_norm_default_initialisation_is_torchs():
+def test_batch_norm_default_initialisation_is_torchs(torch):
     ours, theirs = nn.BatchNorm2d(5), torch.nn.BatchNorm2d(5)
     for (name, a), (_, b) in zip(ours.state_dict().items(), theirs.state_dict().items()):
         assert a.tolist() == b.tolist() and str(a.dtype) == str(b.dtype).replace("torch.", ""), name
@@ -258,21 +256,19 @@ def test_initialisation_does_not_record_a_graph():
     (lambda lib, w: lib.nn.init.xavier_uniform_(w), lambda v: abs(np.abs(v).max() - math.sqrt(6 / 500)) < 0.01 * math.sqrt(6 / 500)),
     (lambda lib, w: lib.nn.init.xavier_uniform_(w, gain=2.0), lambda v: abs(np.abs(v).max() - 2 * math.sqrt(6 / 500)) < 0.02 * math.sqrt(6 / 500)),
 ])
-def test_init_functions_fill_in_place_with_torchs_distributions(init, check):
-    for lib in LIBS:
-        w = lib.nn.Parameter(lib.empty(200, 300))  # fan_in 300, fan_out 200
-        assert init(lib, w) is w
-        values = as_array(w)
-        assert check(values), lib.__name__
-        assert w.requires_grad and w.is_leaf
+def test_init_functions_fill_in_place_with_torchs_distributions(lib, init, check):
+    w = lib.nn.Parameter(lib.empty(200, 300))  # fan_in 300, fan_out 200
+    assert init(lib, w) is w
+    values = as_array(w)
+    assert check(values), lib.__name__
+    assert w.requires_grad and w.is_leaf
 
 
-def test_kaiming_and_xavier_use_the_receptive_field_of_conv_weights():
-    for lib in LIBS:
-        w = lib.empty(64, 32, 3, 3)  # fan_in 288, fan_out 576
-        lib.nn.init.kaiming_uniform_(w, nonlinearity="relu")
-        assert abs(np.abs(as_array(w)).max() - math.sqrt(6 / 288)) < 0.01
-        lib.nn.init.xavier_uniform_(w)
-        assert abs(np.abs(as_array(w)).max() - math.sqrt(6 / (288 + 576))) < 0.01
-        with pytest.raises(ValueError, match="Fan in and fan out can not be computed for tensor with fewer than 2 dimensions"):
-            lib.nn.init.xavier_uniform_(lib.empty(5))
+def test_kaiming_and_xavier_use_the_receptive_field_of_conv_weights(lib):
+    w = lib.empty(64, 32, 3, 3)  # fan_in 288, fan_out 576
+    lib.nn.init.kaiming_uniform_(w, nonlinearity="relu")
+    assert abs(np.abs(as_array(w)).max() - math.sqrt(6 / 288)) < 0.01
+    lib.nn.init.xavier_uniform_(w)
+    assert abs(np.abs(as_array(w)).max() - math.sqrt(6 / (288 + 576))) < 0.01
+    with pytest.raises(ValueError, match="Fan in and fan out can not be computed for tensor with fewer than 2 dimensions"):
+        lib.nn.init.xavier_uniform_(lib.empty(5))

@@ -1,10 +1,9 @@
 """A real browser opens a released lab in JupyterLab, runs every cell, and sees the checks' feedback.
 
-JupyterLab listens on a free loopback port behind a token; Debian's Chromium runs headless
-through Playwright (no browser is downloaded). Skipped where either is missing.
+JupyterLab listens on a free loopback port behind a token; Chromium is the shared `browser`
+fixture (tests/conftest.py).
 """
 
-import os
 import secrets
 import socket
 import subprocess
@@ -16,11 +15,6 @@ import pytest
 
 from labkit.grade import labkit_env
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-playwright = pytest.importorskip("playwright.sync_api")
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Debian's {CHROMIUM}")
 
 
 def free_port() -> int:
@@ -93,20 +87,18 @@ def see(page, text, screenshot, seconds=120):
         page.screenshot(path=str(screenshot), full_page=True)
 
 
-def test_a_learner_runs_a_lab_in_jupyterlab_and_sees_the_checks(jupyterlab, tmp_path):
+def test_a_learner_runs_a_lab_in_jupyterlab_and_sees_the_checks(browser, jupyterlab, tmp_path):
     base, token = jupyterlab
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1600})
-            run_all_cells(page, base, token, "2_dropout.ipynb")  # the answer key: every check passes
-            see(page, "All good: on to the next task.", tmp_path / "dropout.png")
-            see(page, "the public checks give 16/16 points", tmp_path / "dropout.png")
+    page = browser.new_page(viewport={"width": 1280, "height": 1600})
+    try:
+        run_all_cells(page, base, token, "2_dropout.ipynb")  # the answer key: every check passes
+        see(page, "All good: on to the next task.", tmp_path / "dropout.png")
+        see(page, "the public checks give 16/16 points", tmp_path / "dropout.png")
 
-            run_all_cells(page, base, token, "0_linear.ipynb")  # a blank lab: the checks say what to do
-            see(page, "not written yet", tmp_path / "linear.png")
-            see(page, "the public checks give 0/14 points", tmp_path / "linear.png")
-            errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
-            assert errors.count() == 0, "a cell of the blank lab raised instead of reporting"
-        finally:
-            browser.close()
+        run_all_cells(page, base, token, "0_linear.ipynb")  # a blank lab: the checks say what to do
+        see(page, "not written yet", tmp_path / "linear.png")
+        see(page, "the public checks give 0/14 points", tmp_path / "linear.png")
+        errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+        assert errors.count() == 0, "a cell of the blank lab raised instead of reporting"
+    finally:
+        page.close()

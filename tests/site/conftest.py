@@ -1,6 +1,7 @@
 """Open pages of the built site (_build/html) in headless Chromium.
 
-A chapter's browser test needs only the `site_page` fixture:
+A chapter's browser test needs only the `site_page` fixture (Chromium itself is the `browser`
+fixture of tests/conftest.py):
 
     def test_dropout_demo_renders(site_page):
         visit = site_page("book/04_train_eval/dropout.html")
@@ -14,8 +15,6 @@ hanging.
 """
 import functools
 import http.server
-import os
-import shutil
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,18 +23,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "_build" / "html"
-CHROMIUM = "/usr/bin/chromium"
-# Without the networking flags Chromium phones home at start-up, and those requests fail
-# on a machine with no internet. The sandbox needs privileges CI's root user lacks.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @dataclass
@@ -56,12 +43,9 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="session")
-def site_root():
+def site_root(skip_or_fail_on_ci):
     if not (SITE / "index.html").is_file():
-        reason = f"{SITE} has no built site: run `make book` first"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        skip_or_fail_on_ci(f"{SITE} has no built site: run `make book` first")
     return SITE
 
 
@@ -74,18 +58,6 @@ def site_url(site_root):
     yield f"http://127.0.0.1:{server.server_port}/"
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not shutil.which(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: `apt-get install -y chromium` (.ci/run does)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -41,12 +41,7 @@ class Adam(Optimizer):
     def step(self):
         for group in self.param_groups:
             beta1, beta2 = group["betas"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = p.grad.array
-                if group["weight_decay"]:
-                    g = g + group["weight_decay"] * p.array
+            for p, g in self._gradients(group):
                 state = self.state.setdefault(p, {})
                 if not state:
                     state.update(step=0, exp_avg=np.zeros_like(p.array), exp_avg_sq=np.zeros_like(p.array))

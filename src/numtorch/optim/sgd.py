@@ -41,12 +41,7 @@ class SGD(Optimizer):
     def step(self):
         for group in self.param_groups:
             momentum = group["momentum"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = p.grad.array
-                if group["weight_decay"]:
-                    g = g + group["weight_decay"] * p.array
+            for p, g in self._gradients(group):
                 if momentum:
                     state = self.state.setdefault(p, {})
                     buf = state.get("momentum_buffer")

@@ -5,6 +5,7 @@ from .. import functional as F
 from .. import init
 from ..parameter import Parameter
 from .module import Module
+from .utils import _ntuple
 
 
 class _ConvNd(Module):
@@ -23,7 +24,7 @@ class _ConvNd(Module):
                              f"and groups={groups}")
         if padding_mode != "zeros":
             raise NotImplementedError(f"numtorch supports padding_mode='zeros' only, but got '{padding_mode}'")
-        as_tuple = lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v,) * dims  # noqa: E731
+        as_tuple = _ntuple(dims)
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.kernel_size = as_tuple(kernel_size)

@@ -141,28 +141,25 @@ class Module:
         if name == "":
             raise KeyError(f'{kind} name can\'t be empty string ""')
 
+    def _check_registration(self, kind, store, name, value, required, required_name):
+        """What register_parameter and register_buffer check before storing ``value`` in ``store``."""
+        if store not in self.__dict__:
+            raise AttributeError(f"cannot assign {kind} before Module.__init__() call")
+        self._check_name(name, kind)
+        if hasattr(self, name) and name not in self.__dict__[store]:
+            raise KeyError(f"attribute '{name}' already exists")
+        if value is not None and not isinstance(value, required):
+            raise TypeError(f"cannot assign '{_typename(value)}' object to {kind} '{name}' "
+                            f"({required_name} or None required)")
+
     def register_parameter(self, name, param):
         """Add a parameter (a :class:`Parameter`, or ``None`` for an absent one such as ``bias=False``)."""
-        if "_parameters" not in self.__dict__:
-            raise AttributeError("cannot assign parameter before Module.__init__() call")
-        self._check_name(name, "parameter")
-        if hasattr(self, name) and name not in self._parameters:
-            raise KeyError(f"attribute '{name}' already exists")
-        if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"cannot assign '{_typename(param)}' object to parameter '{name}' "
-                            "(numtorch.nn.Parameter or None required)")
+        self._check_registration("parameter", "_parameters", name, param, Parameter, "numtorch.nn.Parameter")
         self._parameters[name] = param
 
     def register_buffer(self, name, tensor, persistent=True):
         """Add a buffer: state that moves and (if ``persistent``) saves with the module but is not learned."""
-        if "_buffers" not in self.__dict__:
-            raise AttributeError("cannot assign buffer before Module.__init__() call")
-        self._check_name(name, "buffer")
-        if hasattr(self, name) and name not in self._buffers:
-            raise KeyError(f"attribute '{name}' already exists")
-        if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"cannot assign '{_typename(tensor)}' object to buffer '{name}' "
-                            "(numtorch Tensor or None required)")
+        self._check_registration("buffer", "_buffers", name, tensor, Tensor, "numtorch Tensor")
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent_buffers_set.discard(name)

@@ -1,0 +1,328 @@
+"""The neural-network kernels behind :mod:`numtorch.nn.functional`: one forward/backward pair each.
+
+``nn.functional`` checks arguments and calls ``apply`` on one of these; each ``forward`` works on
+NumPy arrays, each ``backward`` maps the output's gradient to its inputs' (see
+:mod:`numtorch.autograd`), computing an input's gradient only where ``ctx.needs_input_grad`` asks.
+
+Convolution and pooling work on *windows*: :func:`windows` makes a strided view of shape
+``(N, C, kH, kW, OH, OW)`` without copying; convolution turns it into one matrix (im2col) and
+multiplies once, pooling reduces over it one kernel offset at a time (:func:`offset_slices`).
+"""
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ..autograd import Function
+from ..random import generator
+
+
+def output_size(size, kernel, stride, padding, dilation):
+    """How many windows fit along one dimension."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def windows(x, kernel, stride, dilation, out_size):
+    """A read-only view of ``x`` (N, C, H, W) with shape (N, C, kH, kW, OH, OW)."""
+    n, c, _, _ = x.shape
+    s = x.strides
+    return as_strided(x, (n, c) + kernel + out_size,
+                      (s[0], s[1], s[2] * dilation[0], s[3] * dilation[1], s[2] * stride[0], s[3] * stride[1]),
+                      writeable=False)
+
+
+def offset_slices(kernel, stride, dilation, out_size):
+    """For each kernel offset (i, j): the slice of the padded input that offset reads."""
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out_size
+    return [(i, j, (Ellipsis, slice(i * dh, i * dh + sh * (oh - 1) + 1, sh),
+                    slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)))
+            for i in range(kh) for j in range(kw)]
+
+
+def pad(x, padding, value=0.0):
+    """``x`` (N, C, H, W) with ``padding`` rows and columns of ``value`` on each side."""
+    ph, pw = padding
+    if ph == 0 and pw == 0:
+        return x
+    return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
+
+
+def unpad(x, padding):
+    """The inverse of :func:`pad`: a view without the padding."""
+    ph, pw = padding
+    return x[..., ph:x.shape[-2] - ph, pw:x.shape[-1] - pw]
+
+
+class Affine(Function):
+    """``x @ w.T + b``: ``linear``."""
+
+    name = "AddmmBackward0"
+
+    @staticmethod
+    def forward(ctx, x, w, b):
+        if x.ndim != 2:  # torch reshapes the batch dimensions around its GEMM, and names that step
+            ctx.name = ("ViewBackward0" if b is not None else "SqueezeBackward4" if x.ndim == 1
+                        else "UnsafeViewBackward0")
+        elif b is None:
+            ctx.name = "MmBackward0"
+        ctx.save_for_backward(x, w)
+        out = x @ w.T
+        if b is not None:
+            out += b
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved
+        need_x, need_w, need_b = ctx.needs_input_grad
+        g2 = g.reshape(-1, g.shape[-1])
+        return (g @ w if need_x else None), (g2.T @ x.reshape(-1, x.shape[-1]) if need_w else None), \
+            (g2.sum(axis=0) if need_b else None)
+
+
+class Convolution(Function):
+    """Cross-correlation of ``x`` (N, C, H, W) with ``w`` (C_out, C/groups, kH, kW): ``conv2d``.
+
+    Computed as im2col and one matrix product (GEMM) per group.
+    """
+
+    name = "ConvolutionBackward0"
+
+    @staticmethod
+    def forward(ctx, x, w, b, stride, padding, dilation, groups):
+        n, c, _, _ = x.shape
+        out_channels, _, kh, kw = w.shape
+        xp = pad(x, padding)
+        out_size = tuple(output_size(x.shape[2 + d], w.shape[2 + d], stride[d], padding[d], dilation[d])
+                         for d in range(2))
+        # Channel-major im2col: rows are (channel, kernel offset), columns are (sample, output pixel),
+        # so one GEMM per group does the whole batch and the columns serve again for the weight gradient.
+        cols = np.ascontiguousarray(windows(xp, (kh, kw), stride, dilation, out_size).transpose(1, 2, 3, 0, 4, 5))
+        cols = cols.reshape(groups, -1, n * out_size[0] * out_size[1])
+        w_mat = w.reshape(groups, out_channels // groups, -1)
+        out = np.matmul(w_mat, cols).reshape((out_channels, n) + out_size).transpose(1, 0, 2, 3)
+        ctx.save_for_backward(cols, w_mat)
+        ctx.geometry = (xp.shape, (kh, kw), stride, padding, dilation, out_size, groups)
+        result = np.empty(out.shape, dtype=out.dtype)  # back to (N, C, H, W), adding the bias on the way
+        if b is None:
+            np.copyto(result, out)
+            return result
+        return np.add(out, b[:, None, None], out=result)
+
+    @staticmethod
+    def backward(ctx, g):
+        cols, w_mat = ctx.saved
+        xp_shape, kernel, stride, padding, dilation, out_size, groups = ctx.geometry
+        g_mat = np.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(groups, w_mat.shape[1], -1)
+        need_x, need_w, need_b = ctx.needs_input_grad
+        grad_x = grad_w = grad_b = None
+        if need_w:  # (cols @ g.T).T rather than g @ cols.T: the same product, but BLAS is faster at this shape.
+            grad_w = np.matmul(cols, g_mat.transpose(0, 2, 1)).transpose(0, 2, 1)
+            grad_w = grad_w.reshape(-1, w_mat.shape[2] // (kernel[0] * kernel[1]), *kernel)
+        if need_b:
+            grad_b = g_mat.sum(axis=2).reshape(-1)
+        if need_x:
+            n, c = xp_shape[0], xp_shape[1]
+            grad_cols = np.matmul(w_mat.transpose(0, 2, 1), g_mat).reshape((c,) + kernel + (n,) + out_size)
+            # Scatter each kernel offset's columns back with one strided add, in (C, N, H, W) layout.
+            grad_xp = np.zeros((c, n) + xp_shape[2:], dtype=g.dtype)
+            for i, j, where in offset_slices(kernel, stride, dilation, out_size):
+                grad_xp[where] += grad_cols[:, i, j]
+            grad_x = unpad(grad_xp, padding).transpose(1, 0, 2, 3)
+        return grad_x, grad_w, grad_b
+
+
+class WindowMax(Function):
+    """The maximum of each window: ``max_pool2d``."""
+
+    name = "MaxPool2DWithIndicesBackward0"
+
+    @staticmethod
+    def forward(ctx, x, kernel, stride, padding, dilation, out_size):
+        xp = pad(x, padding, -np.inf)
+        slices = offset_slices(kernel, stride, dilation, out_size)
+        out = xp[slices[0][2]].copy()
+        for _, _, where in slices[1:]:
+            np.maximum(out, xp[where], out=out)
+        # Which kernel offset held the maximum: the first one, on ties, as in torch. The smallest
+        # integer type that can count the offsets (a 17x17 kernel has 289: more than uint8 holds).
+        index_type = np.min_scalar_type(len(slices) - 1)
+        winner = np.full(out.shape, len(slices) - 1, dtype=index_type)
+        for k in range(len(slices) - 2, -1, -1):
+            winner = np.where(xp[slices[k][2]] == out, index_type.type(k), winner)
+        ctx.save_for_backward(winner)
+        # Windows that do not overlap can write their gradient instead of adding it.
+        overlap = any(s < k * d for s, k, d in zip(stride, kernel, dilation))
+        ctx.geometry = (xp.shape, slices, padding, overlap)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (winner,), (xp_shape, slices, padding, overlap) = ctx.saved, ctx.geometry
+        grad_xp = np.zeros(xp_shape, dtype=g.dtype)
+        for k, (_, _, where) in enumerate(slices):
+            if overlap:
+                grad_xp[where] += np.where(winner == k, g, 0)
+            else:
+                np.multiply(g, winner == k, out=grad_xp[where])
+        return unpad(grad_xp, padding)
+
+
+class WindowMean(Function):
+    """The mean of each window: ``avg_pool2d``."""
+
+    name = "AvgPool2DBackward0"
+
+    @staticmethod
+    def forward(ctx, x, kernel, stride, padding, out_size, count_include_pad, divisor_override):
+        xp = pad(x, padding)
+        slices = offset_slices(kernel, stride, (1, 1), out_size)
+        total = np.zeros(x.shape[:-2] + out_size, dtype=x.dtype)
+        for _, _, where in slices:
+            total += xp[where]
+        if divisor_override:
+            divisor = np.asarray(divisor_override, dtype=x.dtype)
+        elif count_include_pad or padding == (0, 0):
+            divisor = np.asarray(kernel[0] * kernel[1], dtype=x.dtype)
+        else:  # count only the real (unpadded) pixels of each window
+            ones = pad(np.ones((1, 1) + x.shape[-2:], dtype=x.dtype), padding)
+            divisor = sum(ones[where] for _, _, where in slices)
+        ctx.geometry = (xp.shape, slices, padding, divisor)
+        return total / divisor
+
+    @staticmethod
+    def backward(ctx, g):
+        xp_shape, slices, padding, divisor = ctx.geometry
+        share = g / divisor
+        grad_xp = np.zeros(xp_shape, dtype=g.dtype)
+        for _, _, where in slices:
+            grad_xp[where] += share
+        return unpad(grad_xp, padding)
+
+
+class SoftmaxOverDim(Function):
+    """``exp(x) / exp(x).sum(dim)``: ``softmax``."""
+
+    name = "SoftmaxBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        e = np.exp(x - x.max(axis=dim, keepdims=True))
+        out = e / e.sum(axis=dim, keepdims=True)
+        ctx.save_for_backward(out)
+        ctx.dim = dim
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (s,) = ctx.saved
+        return s * (g - (g * s).sum(axis=ctx.dim, keepdims=True))
+
+
+class LogSoftmaxOverDim(Function):
+    """``x - logsumexp(x, dim)``: ``log_softmax``."""
+
+    name = "LogSoftmaxBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        shifted = x - x.max(axis=dim, keepdims=True)
+        out = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
+        ctx.save_for_backward(out)
+        ctx.dim = dim
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved
+        return g - np.exp(out) * g.sum(axis=ctx.dim, keepdims=True)
+
+
+class ScaledMask(Function):
+    """``x`` times a random mask of 0 and ``1/(1-p)``: ``dropout`` in training."""
+
+    name = "MulBackward0"  # torch multiplies by its mask too
+
+    @staticmethod
+    def forward(ctx, x, p):
+        # keep with probability 1 - p, and scale what is kept so the expected value is unchanged
+        scaled_mask = (generator().random(x.shape, dtype=np.float32) >= p) * np.asarray(1 / (1 - p), x.dtype)
+        ctx.save_for_backward(scaled_mask)
+        return x * scaled_mask
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.saved[0]
+
+
+class BatchNormalize(Function):
+    """Normalisation by each channel's mean and variance, then scale and shift: ``batch_norm``."""
+
+    name = "NativeBatchNormBackward0"
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
+        n, c = x.shape[:2]
+        x3 = x.reshape(n, c, -1)
+        if training:
+            count = x3.shape[0] * x3.shape[2]
+            mean = np.einsum("ncm->c", x3) / count
+            xhat = x3 - mean[:, None]  # centred here, scaled to unit variance below
+            var = np.einsum("ncm,ncm->c", xhat, xhat) / count
+            if running_mean is not None:
+                running_mean[...] = (1 - momentum) * running_mean + momentum * mean
+            if running_var is not None:  # the unbiased estimate, as torch keeps it
+                running_var[...] = (1 - momentum) * running_var + momentum * var * (count / (count - 1))
+        else:
+            mean, var = running_mean, running_var
+            xhat = x3 - mean.astype(x.dtype)[:, None]
+        invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
+        xhat *= invstd[:, None]
+        out = xhat * weight[:, None] if weight is not None else xhat.copy()
+        if bias is not None:
+            out += bias[:, None]
+        ctx.save_for_backward(xhat, invstd, weight)
+        ctx.batch_stats = training
+        return out.reshape(x.shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        xhat, invstd, weight = ctx.saved
+        need_x, need_weight, need_bias = ctx.needs_input_grad
+        n, c = g.shape[:2]
+        g3 = g.reshape(n, c, -1)
+        # Both sums are also what the input's gradient needs in training.
+        grad_bias = np.einsum("ncm->c", g3)
+        grad_weight = np.einsum("ncm,ncm->c", g3, xhat)
+        grad_x = None
+        if need_x:
+            scale = invstd if weight is None else invstd * weight
+            grad_x = g3 * scale[:, None]
+            if ctx.batch_stats:  # the batch's own mean and variance depend on x too
+                count = xhat.shape[0] * xhat.shape[2]
+                grad_x -= xhat * (grad_weight * scale / count)[:, None]
+                grad_x -= (grad_bias * scale / count)[:, None]
+            grad_x = grad_x.reshape(g.shape)
+        return grad_x, (grad_weight if need_weight else None), (grad_bias if need_bias else None)
+
+
+class NegLogLikelihood(Function):
+    """Minus the log-probability of each target class, weighted and reduced: ``nll_loss``."""
+
+    name = "NllLossBackward0"
+
+    @staticmethod
+    def forward(ctx, logp, target, class_weight, ignore_index, reduction):
+        picked_weight = np.where(target == ignore_index, 0, class_weight[np.where(target == ignore_index, 0, target)])
+        picked = np.take_along_axis(logp, np.where(target == ignore_index, 0, target)[:, None], 1)[:, 0]
+        losses = -picked * picked_weight
+        ctx.shape, ctx.target, ctx.reduction = logp.shape, target, reduction
+        ctx.weight = picked_weight / picked_weight.sum() if reduction == "mean" else picked_weight
+        if reduction == "none":
+            return losses
+        return np.asarray(losses.sum() / (picked_weight.sum() if reduction == "mean" else 1), dtype=logp.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        grad = np.zeros(ctx.shape, dtype=g.dtype)
+        target = np.where(ctx.weight == 0, 0, ctx.target)
+        np.put_along_axis(grad, target[:, None], (-ctx.weight * g)[:, None], 1)
+        return grad, None

@@ -1,0 +1,43 @@
+"""Fixtures every test folder shares: one headless Chromium, for the site's and the labs' browser tests.
+
+Where Chromium (or Playwright) is missing, browser tests skip on a developer's machine but fail
+under CI (``CI=true``), so that they can never vanish from a CI run unnoticed.
+"""
+import os
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's: Playwright's own browser download needs the internet
+# Without the networking flags Chromium phones home at start-up, and those requests fail
+# on a machine with no internet. The sandbox needs privileges CI's root user lacks.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _skip_or_fail_on_ci(reason):
+    """Skip the test here; fail it under CI, where a missing tool means the run checks less than it claims."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def skip_or_fail_on_ci():
+    """The policy for a missing tool, for fixtures in other folders (conftest modules are not imported by name)."""
+    return _skip_or_fail_on_ci
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium (a Playwright ``Browser``), started once for the whole test session."""
+    if not Path(CHROMIUM).is_file():
+        _skip_or_fail_on_ci(f"{CHROMIUM} is missing: `apt-get install -y chromium` (.ci/run does)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _skip_or_fail_on_ci("playwright is not installed: `make venv`")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
