@@ -6,14 +6,16 @@ through Playwright (no browser is downloaded). Skipped where either is missing.
 
 import os
 import secrets
-import socket
+import signal
 import subprocess
 import sys
 import time
 import urllib.request
 
+import nbformat
 import pytest
 
+from labtools import free_port
 from labkit.grade import labkit_env
 
 CHROMIUM = "/usr/bin/chromium"
@@ -21,12 +23,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Debian's {CHROMIUM}")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -38,11 +34,11 @@ def jupyterlab(tmp_path):
                    check=True, capture_output=True)
     port, token = free_port(), secrets.token_hex(16)
     env = labkit_env(JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
+    # What `make lab` runs: the lab kernel and JupyterLab's settings installed, the other labs released.
     server = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={workspace}",
-         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--allow-root"],
-        env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "jupyterlab.log", "w"))
+        [sys.executable, "-m", "labkit", "lab", str(workspace), "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+         f"--IdentityProvider.token={token}"],
+        env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "jupyterlab.log", "w"), start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
@@ -57,7 +53,7 @@ def jupyterlab(tmp_path):
             pytest.fail("JupyterLab did not start: " + (tmp_path / "jupyterlab.log").read_text()[-2000:])
         yield base, token
     finally:
-        server.terminate()
+        os.killpg(server.pid, signal.SIGTERM)  # labkit and its JupyterLab
         server.wait(timeout=30)
 
 
@@ -108,5 +104,39 @@ def test_a_learner_runs_a_lab_in_jupyterlab_and_sees_the_checks(jupyterlab, tmp_
             see(page, "the public checks give 0/14 points", tmp_path / "linear.png")
             errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
             assert errors.count() == 0, "a cell of the blank lab raised instead of reporting"
+        finally:
+            browser.close()
+
+
+def test_jupyterlab_shows_the_feedback_as_a_table_with_the_first_failure_first_and_no_news_prompt(jupyterlab,
+                                                                                                   tmp_path):
+    base, token = jupyterlab
+    # A learner whose Dropout ignores the training flag: task 1 passes, task 2 has something to fix.
+    nb = nbformat.read(tmp_path / "workspace" / "2_dropout.ipynb", as_version=4)
+    for cell in nb.cells:
+        cell.source = cell.source.replace("F.dropout(input, self.p, self.training, self.inplace)",
+                                          "F.dropout(input, self.p)")
+    nbformat.write(nb, tmp_path / "workspace" / "dropout-bob.ipynb")
+    screenshot = tmp_path / "feedback.png"
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1600})
+            run_all_cells(page, base, token, "dropout-bob.ipynb")
+            see(page, "First thing to fix", screenshot)
+            html = ".jp-OutputArea-output[data-mime-type='text/html'] .labkit-report"
+            task2 = page.locator(html, has_text="task 2 (forward and extra_repr)").first
+            rows = task2.locator("table.labkit-checks tr")
+            first = rows.first
+            assert "labkit-first-row" in first.get_attribute("class")
+            assert "✗" in first.inner_text() and "0/" in first.inner_text()
+            assert first.locator("span").first.evaluate("e => getComputedStyle(e).color") == "rgb(207, 34, 46)"
+            assert "pass `self.training` to `F.dropout`" in task2.locator(".labkit-first").inner_text()
+            passing = rows.filter(has_text="✓").first
+            assert passing.locator("span").first.evaluate("e => getComputedStyle(e).color") == "rgb(26, 127, 55)"
+            task2.scroll_into_view_if_needed()
+            page.screenshot(path=str(screenshot), full_page=True)
+            assert page.get_by_text("Python 3 (labkit)").count(), "the notebook is not running the lab kernel"
+            assert page.get_by_text("official Jupyter news").count() == 0, "JupyterLab asked about its news"
         finally:
             browser.close()
