@@ -13,6 +13,7 @@ checks (the summary cell). The first thing to fix comes first in every rendering
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 
 # A mimetype of our own: JupyterLab renders the first one it knows of a bundle, and it knows
@@ -178,7 +179,8 @@ def _shared_message(outcomes) -> str | None:
 
 
 def _e(text) -> str:
-    return html.escape(str(text))
+    """Escaped for HTML, with the messages' `code` shown as code."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(str(text)))
 
 
 def _row(passed: bool, cell: str, points: str, highlight: bool) -> str:

@@ -127,3 +127,11 @@ def test_a_lab_s_summary_counts_the_hidden_tests_its_source_really_has(module, h
     assert hidden_tests_of(lab_bank) == len(lab.hidden_tests()) == hidden
     summary = Report(lab_bank.lab, lab_bank.tasks, (), summary=True, hidden_tests=hidden)
     assert f"the grader adds {hidden} hidden test{'s' if hidden != 1 else ''}" in str(summary)
+
+
+def test_the_html_shows_the_messages_code_as_code():
+    def add(a, b):
+        return a - b
+
+    html = task_report(add)._repr_html_()
+    assert "return <code>a + b</code>" in html and "`" not in html
