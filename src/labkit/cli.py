@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "lab":
         for path, written in release(args.folder, labs):
             print(f"wrote {path}" if written else f"kept {path} (your work)")
-        return open_lab(args.folder, args.jupyter_args)
+        open_lab(args.folder, args.jupyter_args)
 
     if args.command == "release":
         unknown = set(args.lab) - {lab.name for lab in labs}

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from labkit.kernel import KERNEL_NAME, kernelspec
 
@@ -55,13 +55,15 @@ def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def open_lab(folder: str | os.PathLike, extra: list[str] = ()) -> int:
-    """Run JupyterLab in `folder` until it stops; returns its exit code."""
-    install()
+def open_lab(folder: str | os.PathLike, extra: list[str] = ()) -> NoReturn:
+    """Install the lab kernel and settings, then become JupyterLab in `folder` (Ctrl-C then reaches it alone)."""
+    try:
+        install()
+    except OSError as error:  # an environment the learner cannot write to: JupyterLab still opens
+        print(f"labkit: could not install the lab kernel ({error}): the notebooks will ask which kernel to use")
     if not has_display():
         print("labkit: no display here, so no browser opens: open the http://127.0.0.1:... URL "
-              "that JupyterLab prints below in a browser", flush=True)
-    try:
-        return subprocess.call(jupyterlab_command(folder, extra))
-    except KeyboardInterrupt:  # Ctrl-C twice: JupyterLab stops; no traceback from us
-        return 0
+              "that JupyterLab prints below in a browser")
+    command = jupyterlab_command(folder, extra)
+    sys.stdout.flush()
+    os.execv(command[0], command)

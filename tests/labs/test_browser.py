@@ -6,7 +6,6 @@ through Playwright (no browser is downloaded). Skipped where either is missing.
 
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -38,7 +37,7 @@ def jupyterlab(tmp_path):
     server = subprocess.Popen(
         [sys.executable, "-m", "labkit", "lab", str(workspace), "--no-browser", "--ip=127.0.0.1", f"--port={port}",
          f"--IdentityProvider.token={token}"],
-        env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "jupyterlab.log", "w"), start_new_session=True)
+        env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "jupyterlab.log", "w"))
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
@@ -53,7 +52,7 @@ def jupyterlab(tmp_path):
             pytest.fail("JupyterLab did not start: " + (tmp_path / "jupyterlab.log").read_text()[-2000:])
         yield base, token
     finally:
-        os.killpg(server.pid, signal.SIGTERM)  # labkit and its JupyterLab
+        server.terminate()
         server.wait(timeout=30)
 
 

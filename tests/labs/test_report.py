@@ -109,7 +109,8 @@ def test_the_summary_gives_points_per_task_and_the_first_failure_across_tasks():
     outcomes = tuple(bank.run(c, {"add": wrong_add}) for c in bank.checks)
     report = Report(bank.lab, bank.tasks, outcomes, summary=True, hidden_tests=2)
     lines = str(report).splitlines()
-    assert lines[0] == "Toy lab: the public checks give 3/4 points (the grader adds 2 hidden tests of the same behaviour)"
+    assert lines[0] == ("Toy lab: the public checks give 3/4 points "
+                        "(the grader adds 2 hidden tests of the same behaviour)")
     assert lines[1].startswith("First thing to fix: add(-1, -2) is -3")
     assert lines[2:] == ["  task 1 (adding): 2/3 checks pass", "  task 2 (subtracting): 0/0 checks pass"]
     first, _ = rows(report._repr_html_())

@@ -5,7 +5,6 @@ import json
 import os
 import queue
 import re
-import signal
 import subprocess
 import sys
 import threading
@@ -29,7 +28,8 @@ from labkit.kernel import KERNEL_ENV, KERNEL_NAME
     (1000, None, {"--no-browser"}),
     (1000, ":0", set()),
 ])
-def test_jupyterlab_gets_allow_root_only_as_root_and_no_browser_only_without_a_display(monkeypatch, uid, display, flags):
+def test_jupyterlab_gets_allow_root_only_as_root_and_no_browser_only_without_a_display(monkeypatch, uid, display,
+                                                                                       flags):
     monkeypatch.setattr(os, "geteuid", lambda: uid)
     monkeypatch.setattr(sys, "platform", "linux")
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
@@ -81,8 +81,7 @@ def test_labkit_lab_starts_without_a_display_prints_the_url_and_serves_it(tmp_pa
         env.pop(name, None)
     port = free_port()
     lab = subprocess.Popen([sys.executable, "-m", "labkit", "lab", str(tmp_path / "workspace"), f"--port={port}"],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-                           start_new_session=True)  # its own process group: JupyterLab is labkit's child
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     lines = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in lab.stdout], daemon=True).start()
     seen = []
@@ -100,5 +99,5 @@ def test_labkit_lab_starts_without_a_display_prints_the_url_and_serves_it(tmp_pa
         assert page.startswith("<!doctype html>") and "JupyterLab" in page
         assert (tmp_path / "workspace" / "2_dropout.ipynb").exists()
     finally:
-        os.killpg(lab.pid, signal.SIGTERM)
+        lab.terminate()  # labkit became JupyterLab, which stops its kernels
         lab.wait(timeout=30)

@@ -149,7 +149,7 @@ class Bank:
         return Outcome(check, True, "")
 
     def report(self, task: int, **symbols) -> list[Outcome]:
-        """Run one task's checks and show how they went (a table in JupyterLab, text elsewhere): the public check cells."""
+        """Run one task's checks and show how they went (a table in JupyterLab, text elsewhere): a check cell."""
         from labkit.report import Report, show
 
         outcomes = [self.run(c, symbols) for c in self.checks if c.task == task]
