@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 # A mimetype of our own: JupyterLab renders the first one it knows of a bundle, and it knows
 # application/json (a JSON tree), which would hide the HTML; it knows nothing of this one.
@@ -30,6 +31,8 @@ class Report:
     outcomes: tuple  # of labkit.checks.Outcome, in the bank's order
     summary: bool = False  # all of a lab's tasks (the summary cell), else one task (a check cell)
     hidden_tests: int | None = None  # how many hidden tests the grader adds (a summary says it); None: unknown
+    # When the checks ran: execution counts restart with the kernel, so status orders saved results by this.
+    ran_at: float = field(default_factory=time.time)
 
     @property
     def first_failure(self):
@@ -131,6 +134,7 @@ class Report:
             "score": round(sum(o.score for o in self.outcomes), 6),
             "max_score": sum(o.check.points for o in self.outcomes),
             "hidden_tests": self.hidden_tests,
+            "ran_at": self.ran_at,
             "checks": [dict(o.as_dict(), task=o.check.task, title=o.check.title) for o in self.outcomes],
         }
 

@@ -40,7 +40,7 @@ class TaskStatus:
 
 
 def saved_results(nb) -> list[dict]:
-    """The check results saved in a notebook's outputs, oldest run first (unnumbered cells first)."""
+    """The check results saved in a notebook's outputs, oldest run first."""
     found = []
     for cell in nb.get("cells", []):
         if cell.get("cell_type") != "code":
@@ -48,8 +48,10 @@ def saved_results(nb) -> list[dict]:
         for output in cell.get("outputs", []):
             result = output.get("data", {}).get(MIMETYPE)
             if isinstance(result, dict) and isinstance(result.get("checks"), list):
-                found.append((cell.get("execution_count") or 0, result))
-    return [result for _, result in sorted(found, key=lambda pair: pair[0])]
+                ran_at = result.get("ran_at")
+                found.append((ran_at if isinstance(ran_at, (int, float)) else 0, cell.get("execution_count") or 0,
+                               result))
+    return [result for *_, result in sorted(found, key=lambda found: found[:2])]
 
 
 def task_states(lab: Lab, nb) -> list[TaskStatus]:

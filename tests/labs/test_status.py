@@ -12,6 +12,7 @@ from labtools import sha256
 from labkit.grade import labkit_env
 from labkit.labs import HIDDEN_TAG, load_labs
 from labkit.report import MIMETYPE
+from labkit.status import task_states
 
 LABS = {lab.name: lab for lab in load_labs()}
 BROKEN_FORWARD = ("F.dropout(input, self.p, self.training, self.inplace)", "F.dropout(input, self.p)")
@@ -105,3 +106,15 @@ def test_a_lab_s_first_cell_says_there_is_nothing_to_read_where_its_notebook_is_
     monkeypatch.chdir(tmp_path)  # the grader runs a copy of the cells in a scratch folder
     exec(first_code_cell(LABS["2_dropout"].student_notebook()).source, {})
     assert "no saved copy of this notebook" in capsys.readouterr().out
+
+
+def test_the_check_run_last_decides_even_after_a_kernel_restart_renumbered_the_cells():
+    def saved(passed, ran_at, execution_count):
+        result = {"checks": [{"task": 1, "passed": passed, "message": "" if passed else "wrong"}], "ran_at": ran_at}
+        return nbformat.v4.new_code_cell("check()", execution_count=execution_count, outputs=[
+            nbformat.v4.new_output("display_data", data={MIMETYPE: result})])
+
+    # The summary ran at count 9 before a restart; the task's check cell ran after it, at count 2.
+    nb = nbformat.v4.new_notebook(cells=[saved(True, 2000.0, 2), saved(False, 1000.0, 9)])
+    (task1, task2) = task_states(LABS["2_dropout"], nb)
+    assert task1.state == "done" and task2.state == "not started"
