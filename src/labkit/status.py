@@ -47,11 +47,13 @@ def saved_results(nb) -> list[dict]:
             continue
         for output in cell.get("outputs", []):
             result = output.get("data", {}).get(MIMETYPE)
-            if isinstance(result, dict) and isinstance(result.get("checks"), list):
+            # Saved outputs are the learner's file: believe only results in the shape Report writes.
+            checks = result.get("checks") if isinstance(result, dict) else None
+            if isinstance(checks, list) and all(isinstance(c, dict) for c in checks):
                 ran_at = result.get("ran_at")
-                found.append((ran_at if isinstance(ran_at, (int, float)) else 0, cell.get("execution_count") or 0,
-                               result))
-    return [result for *_, result in sorted(found, key=lambda found: found[:2])]
+                when = (ran_at if isinstance(ran_at, (int, float)) else 0, cell.get("execution_count") or 0)
+                found.append((when, result))
+    return [result for _, result in sorted(found, key=lambda pair: pair[0])]
 
 
 def task_states(lab: Lab, nb) -> list[TaskStatus]:
