@@ -76,9 +76,11 @@ test: book $(TORCH_STAMP)
 	done
 	$(BIN)/pytest tests $(NBVAL) --nbval-lax --nbval-current-env --nbval-cell-timeout=300 --timeout=900
 
+# Releases the student notebooks into workspace/ (never overwriting one), installs the lab kernel
+# (the grader's environment) and JupyterLab's settings into .venv, then starts JupyterLab there:
+# as root too, and printing the URL to open where there is no display.
 lab: $(VENV_STAMP)
-	$(BIN)/labkit release --out workspace
-	$(BIN)/jupyter lab --notebook-dir=workspace
+	$(BIN)/labkit lab workspace
 
 # Speed goals are benchmarks that print figures, not tests: numtorch against torch, each in its
 # own process at its own default threading (bench.py drops the thread settings exported above),

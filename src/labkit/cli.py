@@ -1,4 +1,4 @@
-"""The `labkit` command: release, grade, gradebook."""
+"""The `labkit` command: release, grade, gradebook; lab, status, install."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 # nbformat imports jsonschema, whose optional IRI format checker compiles a grammar at import
 # (over a second of CPU). Notebooks never use that format; skipping it speeds every grading
@@ -15,6 +16,8 @@ sys.modules.setdefault("rfc3987_syntax", None)
 from labkit.grade import NOTEBOOK_TIMEOUT, grade
 from labkit.gradebook import gradebook
 from labkit.labs import find_labs_root, load_labs, release
+from labkit.status import folder_report
+from labkit.workspace import install, open_lab
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,6 +42,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--jobs", type=int, help="notebooks graded at once (default: one per core)")
     p.add_argument("--timeout", type=float, default=NOTEBOOK_TIMEOUT, help="seconds per notebook")
 
+    p = commands.add_parser("status", help="per lab and task: done, partly done or not started (reads the "
+                                           "check results saved in the notebooks of DIR; runs and changes nothing)")
+    p.add_argument("folder", nargs="?", default="workspace", metavar="DIR", help="default: workspace")
+
+    p = commands.add_parser("lab", help="release the student notebooks into DIR (keeping existing ones) and open "
+                                        "JupyterLab there with the lab kernel (what `make lab` runs)")
+    p.add_argument("folder", nargs="?", default="workspace", metavar="DIR", help="default: workspace")
+    p.add_argument("jupyter_args", nargs=argparse.REMAINDER, help="passed on to JupyterLab, e.g. --port=8899")
+
+    p = commands.add_parser("install", help="install the lab kernel and JupyterLab's lab settings into PREFIX")
+    p.add_argument("--prefix", default=sys.prefix, help="default: this Python's environment, %(default)s")
+
     for sub in commands.choices.values():  # --labs reads naturally after the command too
         sub.add_argument("--labs", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -46,6 +61,22 @@ def main(argv: list[str] | None = None) -> int:
         labs = load_labs(args.labs)
     except FileNotFoundError as error:
         parser.error(str(error))
+
+    if args.command == "install":
+        for path in install(args.prefix):
+            print(f"wrote {path}")
+        return 0
+
+    if args.command == "status":
+        if not Path(args.folder).is_dir():
+            parser.error(f"no folder {args.folder} (`make lab` or `labkit release --out {args.folder}` makes it)")
+        print(folder_report(args.folder, labs))
+        return 0
+
+    if args.command == "lab":
+        for path, written in release(args.folder, labs):
+            print(f"wrote {path}" if written else f"kept {path} (your work)")
+        open_lab(args.folder, args.jupyter_args)
 
     if args.command == "release":
         unknown = set(args.lab) - {lab.name for lab in labs}

@@ -25,6 +25,8 @@ from pathlib import Path
 import jupytext
 import nbformat
 
+from labkit.kernel import DISPLAY_NAME, KERNEL_NAME
+
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 HIDDEN_TAG = "hidden-test"
@@ -105,7 +107,7 @@ class Lab:
             new["id"] = f"{self.name}-{index}".replace("_", "-")
             cells.append(new)
         nb = nbformat.v4.new_notebook(cells=cells)
-        nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+        nb.metadata["kernelspec"] = {"display_name": DISPLAY_NAME, "language": "python", "name": KERNEL_NAME}
         nb.metadata["language_info"] = {"name": "python"}
         nb.metadata["labkit"] = {"lab": self.name}
         return nb

@@ -1,6 +1,7 @@
 """Helpers shared by the lab tests (a module of its own: `conftest` names collide across test folders)."""
 import hashlib
 import json
+import socket
 from pathlib import Path
 
 import nbformat
@@ -30,3 +31,9 @@ def by_name(result: dict) -> dict:
 
 def dump(result) -> str:
     return json.dumps(result, indent=1)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

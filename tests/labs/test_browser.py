@@ -4,23 +4,18 @@ JupyterLab listens on a free loopback port behind a token; Chromium is the share
 fixture (tests/conftest.py).
 """
 
+import re
 import secrets
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 
+import nbformat
 import pytest
 
+from labtools import free_port
 from labkit.grade import labkit_env
-
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -32,10 +27,10 @@ def jupyterlab(tmp_path):
                    check=True, capture_output=True)
     port, token = free_port(), secrets.token_hex(16)
     env = labkit_env(JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
+    # What `make lab` runs: the lab kernel and JupyterLab's settings installed, the other labs released.
     server = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={workspace}",
-         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--allow-root"],
+        [sys.executable, "-m", "labkit", "lab", str(workspace), "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+         f"--IdentityProvider.token={token}"],
         env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "jupyterlab.log", "w"))
     base = f"http://127.0.0.1:{port}"
     try:
@@ -69,9 +64,15 @@ def run_all_cells(page, base, token, notebook):
         page.locator(".lm-MenuBar-item", has_text="Run").first.click()
         page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click()
         page.wait_for_timeout(3000)
-        if not accept.count():
-            return
-        accept.first.click()
+        if accept.count():
+            accept.first.click()
+            continue
+        # A run-all sent while the kernel is still connecting is dropped silently: run again unless a cell ran.
+        ran = page.locator(".jp-InputPrompt", has_text=re.compile(r"\[(\*|\d+)\]"))
+        for _ in range(30):
+            if ran.count():
+                return
+            page.wait_for_timeout(1000)
 
 
 def see(page, text, screenshot, seconds=120):
@@ -100,5 +101,39 @@ def test_a_learner_runs_a_lab_in_jupyterlab_and_sees_the_checks(browser, jupyter
         see(page, "the public checks give 0/14 points", tmp_path / "linear.png")
         errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
         assert errors.count() == 0, "a cell of the blank lab raised instead of reporting"
+    finally:
+        page.close()
+
+
+def test_jupyterlab_shows_the_feedback_as_a_table_with_the_first_failure_first_and_no_news_prompt(browser, jupyterlab,
+                                                                                                   tmp_path):
+    base, token = jupyterlab
+    # A learner whose Dropout ignores the training flag: task 1 passes, task 2 has something to fix.
+    nb = nbformat.read(tmp_path / "workspace" / "2_dropout.ipynb", as_version=4)
+    for cell in nb.cells:
+        cell.source = cell.source.replace("F.dropout(input, self.p, self.training, self.inplace)",
+                                          "F.dropout(input, self.p)")
+    nbformat.write(nb, tmp_path / "workspace" / "dropout-bob.ipynb")
+    screenshot = tmp_path / "feedback.png"
+    page = browser.new_page(viewport={"width": 1280, "height": 1600})
+    try:
+        run_all_cells(page, base, token, "dropout-bob.ipynb")
+        see(page, "First thing to fix", screenshot)
+        html = ".jp-OutputArea-output[data-mime-type='text/html'] .labkit-report"
+        task2 = page.locator(html, has_text="task 2 (forward and extra_repr)").first
+        rows = task2.locator("table.labkit-checks tr")
+        first = rows.first
+        assert "labkit-first-row" in first.get_attribute("class")
+        assert "✗" in first.inner_text() and "0/" in first.inner_text()
+        assert first.locator("span").first.evaluate("e => getComputedStyle(e).color") == "rgb(207, 34, 46)"
+        fix = task2.locator(".labkit-first")
+        assert "pass self.training to F.dropout" in fix.inner_text()
+        assert fix.locator("code", has_text="self.training").count()  # the message's `code` as code
+        passing = rows.filter(has_text="✓").first
+        assert passing.locator("span").first.evaluate("e => getComputedStyle(e).color") == "rgb(26, 127, 55)"
+        task2.scroll_into_view_if_needed()
+        page.screenshot(path=str(screenshot), full_page=True)
+        assert page.get_by_text("Python 3 (labkit)").count(), "the notebook is not running the lab kernel"
+        assert page.get_by_text("official Jupyter news").count() == 0, "JupyterLab asked about its news"
     finally:
         page.close()

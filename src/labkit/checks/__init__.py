@@ -149,20 +149,11 @@ class Bank:
         return Outcome(check, True, "")
 
     def report(self, task: int, **symbols) -> list[Outcome]:
-        """Run one task's checks and print a line per check: the public check cells."""
+        """Run one task's checks and show how they went (a table in JupyterLab, text elsewhere): a check cell."""
+        from labkit.report import Report, show
+
         outcomes = [self.run(c, symbols) for c in self.checks if c.task == task]
-        passed = sum(o.passed for o in outcomes)
-        print(f"{self.lab}, task {task} ({self.tasks[task]}): {passed}/{len(outcomes)} checks pass")
-        failures = {o.message for o in outcomes if not o.passed}
-        shared = failures.pop() if len(failures) == 1 and passed < len(outcomes) - 1 else None
-        for o in outcomes:
-            print(f"  {'✓' if o.passed else '✗'} {o.check.title}")
-            if not o.passed and o.message != shared:
-                print(f"      {o.message}")
-        if shared:  # say it once: typically "not written yet"
-            print(f"  every ✗ above: {shared}")
-        if outcomes and passed == len(outcomes):
-            print("All good: on to the next task.")
+        show(Report(self.lab, {task: self.tasks[task]}, tuple(outcomes)))
         return outcomes
 
     def summary(self, **symbols) -> None:
@@ -234,17 +225,10 @@ def _called_by_learner() -> bool:
 
 
 def _summary_of(bank: "Bank", symbols: dict) -> None:
-    outcomes = [bank.run(c, symbols) for c in bank.checks]
-    points = sum(c.points for c in bank.checks)
-    earned = sum(o.score for o in outcomes)
-    print(f"{bank.lab}: the public checks give {earned:g}/{points:g} points "
-          "(the grader adds a few hidden tests of the same behaviour)")
-    for task, title in bank.tasks.items():
-        mine = [o for o in outcomes if o.check.task == task]
-        print(f"  task {task} ({title}): {sum(o.passed for o in mine)}/{len(mine)} checks pass")
-    todo = [o for o in outcomes if not o.passed]
-    if todo:
-        print(f"First thing to fix: {todo[0].check.title}: {todo[0].message}")
+    from labkit.report import Report, hidden_tests_of, show
+
+    outcomes = tuple(bank.run(c, symbols) for c in bank.checks)
+    show(Report(bank.lab, dict(bank.tasks), outcomes, summary=True, hidden_tests=hidden_tests_of(bank)))
 
 
 def _seed(seed: int = 0) -> None:
