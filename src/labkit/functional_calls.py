@@ -34,8 +34,16 @@ def functional_of(obj):
 
 
 def public_functions(functional):
-    """Names of the functions ``functional`` offers: its ``__all__`` if it has one, else every public function."""
-    names = getattr(functional, "__all__", None) or [n for n in vars(functional) if not n.startswith("_")]
+    """Names of the functions ``functional`` offers: its ``__all__`` if it has one, else every public function.
+
+    Without ``__all__`` (PyTorch's has none), Python functions count only if defined there,
+    which leaves out helpers it imports (``handle_torch_function``); compiled ones
+    (``torch.conv2d`` published as ``F.conv2d``) cannot say where they were published, so all count.
+    """
+    names = getattr(functional, "__all__", None)
+    if names is None:
+        names = [n for n, v in vars(functional).items() if not n.startswith("_")
+                 and (inspect.isbuiltin(v) or inspect.isfunction(v) and v.__module__ == functional.__name__)]
     return [n for n in names
             if inspect.isfunction(getattr(functional, n)) or inspect.isbuiltin(getattr(functional, n))]
 
