@@ -2,6 +2,6 @@
 from . import functional, init
 from .modules import *  # noqa: F401,F403
 from .modules import __all__ as _modules_all
-from .parameter import Parameter
+from .parameter import Buffer, Parameter
 
-__all__ = ["Parameter", "functional", "init"] + _modules_all
+__all__ = ["Buffer", "Parameter", "functional", "init"] + _modules_all

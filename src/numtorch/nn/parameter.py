@@ -1,4 +1,4 @@
-"""Parameter: a Tensor that a Module registers as learnable when assigned to an attribute."""
+"""Parameter and Buffer: the two kinds of Tensor a Module sorts into its dictionaries when assigned."""
 from ..tensor import Tensor, empty
 
 
@@ -22,3 +22,31 @@ class Parameter(Tensor):
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
+
+
+class _BufferMeta(type):
+    # Buffer(t) returns a plain Tensor carrying a flag, as torch's does; this makes isinstance see the flag.
+    def __instancecheck__(cls, instance):
+        if cls is Buffer and isinstance(instance, Tensor) and getattr(instance, "_is_buffer", False):
+            return True
+        return super().__instancecheck__(instance)
+
+
+class Buffer(Tensor, metaclass=_BufferMeta):
+    """Marks a tensor as a buffer: assigning it to a module attribute registers it in ``_buffers``.
+
+    ``self.running_mean = nn.Buffer(numtorch.zeros(3))`` is the same as
+    ``self.register_buffer("running_mean", numtorch.zeros(3))``. The result is a plain
+    Tensor (``type(b) is numtorch.Tensor``) sharing memory with ``data``, cut from the graph.
+
+    Args:
+        data (Tensor): the values (default: an empty tensor).
+        persistent (bool): whether the buffer is saved in ``state_dict`` (default: ``True``).
+    """
+
+    def __new__(cls, data=None, *, persistent=True):
+        data = empty(0) if data is None else data
+        t = data.detach().requires_grad_(data.requires_grad)
+        t.persistent = persistent
+        t._is_buffer = True
+        return t

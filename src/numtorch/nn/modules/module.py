@@ -10,7 +10,7 @@ from collections import OrderedDict, namedtuple
 
 from ...autograd import no_grad
 from ...tensor import Tensor
-from ..parameter import Parameter
+from ..parameter import Buffer, Parameter
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -21,16 +21,36 @@ class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpec
 
 
 class RemovableHandle:
-    """Returned by ``register_*_hook``; ``remove()`` takes the hook out again."""
+    """Returned by ``register_*_hook``; ``remove()`` (or leaving a ``with handle:`` block) takes the hook out.
+
+    ``extra_dicts`` hold per-hook flags such as ``with_kwargs``, removed with the hook.
+    """
 
     _next_id = 0
 
-    def __init__(self, hooks):
-        self.hooks, self.id = hooks, RemovableHandle._next_id
+    def __init__(self, hooks, *extra_dicts):
+        self.hooks, self.extra_dicts, self.id = hooks, extra_dicts, RemovableHandle._next_id
         RemovableHandle._next_id += 1
 
     def remove(self):
-        self.hooks.pop(self.id, None)
+        for store in (self.hooks, *self.extra_dicts):
+            store.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.remove()
+
+
+def _add_hook(hooks, with_kwargs_ids, hook, prepend, with_kwargs):
+    handle = RemovableHandle(hooks, with_kwargs_ids)
+    hooks[handle.id] = hook
+    if with_kwargs:
+        with_kwargs_ids[handle.id] = True
+    if prepend:
+        hooks.move_to_end(handle.id, last=False)
+    return handle
 
 
 def _typename(value):
@@ -77,7 +97,9 @@ class Module:
         set_("_non_persistent_buffers_set", set())
         set_("_modules", OrderedDict())
         set_("_forward_pre_hooks", OrderedDict())
+        set_("_forward_pre_hooks_with_kwargs", OrderedDict())
         set_("_forward_hooks", OrderedDict())
+        set_("_forward_hooks_with_kwargs", OrderedDict())
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
@@ -85,13 +107,24 @@ class Module:
     def __call__(self, *args, **kwargs):
         if not (self._forward_pre_hooks or self._forward_hooks):
             return self.forward(*args, **kwargs)
-        for hook in list(self._forward_pre_hooks.values()):
-            result = hook(self, args)
-            if result is not None:
-                args = result if isinstance(result, tuple) else (result,)
+        for hook_id, hook in list(self._forward_pre_hooks.items()):
+            if hook_id in self._forward_pre_hooks_with_kwargs:
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError("forward pre-hook must return None or a tuple "
+                                           f"of (new_args, new_kwargs), but got {result}.")
+                    args, kwargs = result
+            else:
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
         output = self.forward(*args, **kwargs)
-        for hook in list(self._forward_hooks.values()):
-            result = hook(self, args, output)
+        for hook_id, hook in list(self._forward_hooks.items()):
+            if hook_id in self._forward_hooks_with_kwargs:
+                result = hook(self, args, kwargs, output)
+            else:
+                result = hook(self, args, output)
             if result is not None:
                 output = result
         return output
@@ -166,11 +199,13 @@ class Module:
                 raise TypeError(f"cannot assign '{_typename(value)}' as child module '{name}' "
                                 "(numtorch.nn.Module or None expected)")
             self._modules[name] = None
-        elif name in self.__dict__.get("_buffers", ()):
+        elif isinstance(value, Buffer) or name in self.__dict__.get("_buffers", ()):
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"cannot assign '{_typename(value)}' as buffer '{name}' "
-                                "(numtorch Tensor or None expected)")
-            self._buffers[name] = value
+                                "(numtorch.nn.Buffer, numtorch.Tensor or None expected)")
+            # An nn.Buffer says whether it is saved; a plain tensor keeps what the name had.
+            persistent = value.persistent if isinstance(value, Buffer) else name not in self._non_persistent_buffers_set
+            self.register_buffer(name, value, persistent)
         else:
             super().__setattr__(name, value)
 
@@ -317,17 +352,22 @@ class Module:
         return self.to(dtype="float64")
 
     # ----- hooks --------------------------------------------------------------------------------------
-    def register_forward_hook(self, hook):
-        """``hook(module, args, output)`` runs after every ``forward``; a non-None result replaces the output."""
-        handle = RemovableHandle(self._forward_hooks)
-        self._forward_hooks[handle.id] = hook
-        return handle
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """``hook(module, args, output)`` runs after every ``forward``; a non-None result replaces the output.
 
-    def register_forward_pre_hook(self, hook):
-        """``hook(module, args)`` runs before every ``forward``; a non-None result replaces the arguments."""
-        handle = RemovableHandle(self._forward_pre_hooks)
-        self._forward_pre_hooks[handle.id] = hook
-        return handle
+        With ``with_kwargs=True`` it is called as ``hook(module, args, kwargs, output)``;
+        with ``prepend=True`` it runs before the hooks already registered.
+        """
+        return _add_hook(self._forward_hooks, self._forward_hooks_with_kwargs, hook, prepend, with_kwargs)
+
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """``hook(module, args)`` runs before every ``forward``; a non-None result replaces the arguments.
+
+        With ``with_kwargs=True`` it is called as ``hook(module, args, kwargs)`` and may
+        return ``(new_args, new_kwargs)``, so it can change keyword arguments too;
+        with ``prepend=True`` it runs before the hooks already registered.
+        """
+        return _add_hook(self._forward_pre_hooks, self._forward_pre_hooks_with_kwargs, hook, prepend, with_kwargs)
 
     # ----- state --------------------------------------------------------------------------------------
     def state_dict(self, destination=None, prefix="", keep_vars=False):

@@ -1,0 +1,312 @@
+"""The Module APIs a learner meets after the book, on both engines: every test runs on numtorch and on torch 2.13.
+
+nn.Buffer, forward hooks ``with_kwargs``/``prepend``, ModuleDict, ParameterList, ParameterDict,
+``func.functional_call`` and ``load_state_dict(assign=True)``. Each test asserts what torch does,
+so the torch run checks the claim and the numtorch run checks the engine.
+"""
+import importlib
+from collections import OrderedDict
+
+import pytest
+
+import numtorch
+
+
+@pytest.fixture(params=["numtorch", "torch"])
+def lib(request):
+    """The engine under test: ``numtorch`` or ``torch`` (the torch case alone skips when torch is absent)."""
+    if request.param == "torch":
+        return pytest.importorskip("torch")
+    return numtorch
+
+
+def func(lib):
+    return importlib.import_module(f"{lib.__name__}.func")
+
+
+def scaled(lib):
+    """A module whose forward takes a keyword argument, a parameter and two kinds of buffer."""
+    nn = lib.nn
+
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = nn.Parameter(lib.ones(2))
+            self.offset = nn.Buffer(lib.zeros(2))
+            self.cache = nn.Buffer(lib.zeros(1), persistent=False)
+
+        def forward(self, x, scale=1.0):
+            return x * self.weight * scale + self.offset
+
+    return Scaled()
+
+
+# ----- nn.Buffer ---------------------------------------------------------------------------------------------
+def test_assigning_a_buffer_registers_it_in_buffers_and_persistent_false_keeps_it_out_of_state_dict(lib):
+    model = scaled(lib)
+    assert list(model._buffers) == ["offset", "cache"]
+    assert model._non_persistent_buffers_set == {"cache"}
+    assert "offset" not in model.__dict__ and "cache" not in model.__dict__
+    assert list(model.state_dict()) == ["weight", "offset"]
+    assert [name for name, _ in model.named_buffers()] == ["offset", "cache"]
+    assert [name for name, _ in model.named_parameters()] == ["weight"]
+
+
+def test_a_buffer_is_a_plain_tensor_that_isinstance_recognises(lib):
+    t = lib.ones(2)
+    buf = lib.nn.Buffer(t)
+    assert type(buf) is lib.Tensor
+    assert isinstance(buf, lib.nn.Buffer) and not isinstance(t, lib.nn.Buffer)
+    assert buf.persistent is True and lib.nn.Buffer(t, persistent=False).persistent is False
+    buf[0] = 5.0  # shares memory with the tensor it wraps
+    assert t.tolist() == [5.0, 1.0]
+    assert repr(buf) == "tensor([5., 1.])"
+
+
+def test_a_buffer_of_a_graph_tensor_is_a_new_leaf_that_keeps_requires_grad(lib):
+    x = lib.ones(2, requires_grad=True)
+    buf = lib.nn.Buffer(x * 2)
+    assert buf.is_leaf and buf.requires_grad and buf.grad_fn is None
+    assert not lib.nn.Buffer(lib.ones(2)).requires_grad
+
+
+def test_reassigning_a_buffer_name_with_nn_buffer_sets_its_persistence(lib):
+    model = scaled(lib)
+    model.cache = lib.nn.Buffer(lib.ones(1))
+    assert list(model.state_dict()) == ["weight", "offset", "cache"]
+    model.offset = lib.ones(2)  # a plain tensor keeps the name's persistence
+    assert list(model.state_dict()) == ["weight", "offset", "cache"] and model.offset.tolist() == [1.0, 1.0]
+    model.offset = lib.nn.Buffer(lib.ones(2), persistent=False)
+    assert list(model.state_dict()) == ["weight", "cache"]
+
+
+def test_a_buffer_cannot_take_over_a_plain_attribute_or_a_parameter(lib):
+    model = scaled(lib)
+    model.note = 3
+    with pytest.raises(KeyError, match="attribute 'note' already exists"):
+        model.note = lib.nn.Buffer(lib.ones(1))
+    with pytest.raises(TypeError, match=rf"as parameter 'weight' \({lib.__name__}.nn.Parameter or None expected\)"):
+        model.weight = lib.nn.Buffer(lib.ones(2))
+    with pytest.raises(TypeError) as error:
+        model.offset = 3
+    assert str(error.value) == (f"cannot assign 'int' as buffer 'offset' "
+                                f"({lib.__name__}.nn.Buffer, {lib.__name__}.Tensor or None expected)")
+
+
+def test_a_buffer_before_module_init_is_refused(lib):
+    class Early(lib.nn.Module):
+        def __init__(self):
+            self.running = lib.nn.Buffer(lib.zeros(1))
+
+    with pytest.raises(AttributeError, match=r"cannot assign buffer before Module.__init__\(\) call"):
+        Early()
+
+
+# ----- forward hooks: with_kwargs and prepend -------------------------------------------------------------------
+def test_a_pre_hook_with_kwargs_can_change_keyword_arguments(lib):
+    model = scaled(lib)
+    x = lib.ones(2)
+    assert model(x, scale=2.0).tolist() == [2.0, 2.0]
+    handle = model.register_forward_pre_hook(lambda m, args, kwargs: (args, {**kwargs, "scale": 10.0}),
+                                             with_kwargs=True)
+    assert model(x).tolist() == [10.0, 10.0]
+    assert model(x, scale=2.0).tolist() == [10.0, 10.0]
+    handle.remove()
+    assert model(x, scale=2.0).tolist() == [2.0, 2.0]
+
+
+def test_a_pre_hook_without_kwargs_sees_positional_arguments_only(lib):
+    model, seen = scaled(lib), []
+    model.register_forward_pre_hook(lambda m, args: seen.append(len(args)))
+    model(lib.ones(2), scale=3.0)
+    assert seen == [1]
+
+
+def test_a_pre_hook_with_kwargs_can_also_replace_positional_arguments(lib):
+    model = scaled(lib)
+    model.register_forward_pre_hook(lambda m, args, kwargs: ((args[0] * 0 + 3,), kwargs), with_kwargs=True)
+    assert model(lib.ones(2), scale=2.0).tolist() == [6.0, 6.0]
+
+
+def test_a_pre_hook_with_kwargs_must_return_none_or_args_and_kwargs(lib):
+    model = scaled(lib)
+    model.register_forward_pre_hook(lambda m, args, kwargs: 5, with_kwargs=True)
+    with pytest.raises(RuntimeError) as error:
+        model(lib.ones(2))
+    assert str(error.value) == "forward pre-hook must return None or a tuple of (new_args, new_kwargs), but got 5."
+
+
+def test_a_forward_hook_with_kwargs_sees_the_kwargs_forward_got_and_can_replace_the_output(lib):
+    model, seen = scaled(lib), []
+    model.register_forward_pre_hook(lambda m, args, kwargs: (args, {"scale": 4.0}), with_kwargs=True)
+
+    def hook(module, args, kwargs, output):
+        seen.append((module, len(args), kwargs, output.tolist()))
+        return output + 1
+
+    model.register_forward_hook(hook, with_kwargs=True)
+    assert model(lib.ones(2), scale=2.0).tolist() == [5.0, 5.0]
+    assert seen == [(model, 1, {"scale": 4.0}, [4.0, 4.0])]
+
+
+def test_prepend_runs_a_hook_before_those_already_registered(lib):
+    model, order = scaled(lib), []
+    model.register_forward_pre_hook(lambda m, args: order.append("pre"))
+    model.register_forward_pre_hook(lambda m, args, kwargs: order.append("pre, first"), prepend=True, with_kwargs=True)
+    model.register_forward_hook(lambda m, args, out: order.append("post"))
+    model.register_forward_hook(lambda m, args, out: order.append("post, first"), prepend=True)
+    model(lib.ones(2))
+    assert order == ["pre, first", "pre", "post, first", "post"]
+
+
+def test_removing_a_hook_handle_takes_it_and_its_with_kwargs_flag_out(lib):
+    model = scaled(lib)
+    handles = [model.register_forward_pre_hook(lambda m, args, kwargs: None, with_kwargs=True),
+               model.register_forward_hook(lambda m, args, kwargs, out: None, with_kwargs=True)]
+    assert len(model._forward_pre_hooks_with_kwargs) == len(model._forward_hooks_with_kwargs) == 1
+    for handle in handles:
+        handle.remove()
+        handle.remove()  # a second remove is harmless
+    assert not (model._forward_pre_hooks or model._forward_hooks
+                or model._forward_pre_hooks_with_kwargs or model._forward_hooks_with_kwargs)
+
+
+def test_a_hook_handle_used_as_a_context_manager_removes_the_hook_on_exit(lib):
+    model = scaled(lib)
+    with model.register_forward_hook(lambda m, args, out: out * 0):
+        assert model(lib.ones(2)).tolist() == [0.0, 0.0]
+    assert model(lib.ones(2)).tolist() == [1.0, 1.0]
+
+
+# ----- ModuleDict, ParameterList, ParameterDict -------------------------------------------------------------------
+def with_containers(lib):
+    nn = lib.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.heads = nn.ModuleDict({"cls": nn.Linear(2, 2), "box": nn.ReLU()})
+            self.scales = nn.ParameterList([lib.ones(1), nn.Parameter(lib.ones(2, 3))])
+            self.extra = nn.ParameterDict({"b": lib.ones(1), "a": nn.Parameter(lib.zeros(2), requires_grad=False)})
+
+    return Net()
+
+
+def test_containers_register_their_contents_under_torchs_state_dict_keys(lib):
+    model = with_containers(lib)
+    assert list(model.state_dict()) == ["heads.cls.weight", "heads.cls.bias", "scales.0", "scales.1",
+                                        "extra.a", "extra.b"]
+    assert [name for name, _ in model.named_parameters()] == list(model.state_dict())
+    assert [name for name, _ in model.named_modules()] == ["", "heads", "heads.cls", "heads.box", "scales", "extra"]
+
+
+def test_containers_print_as_torchs_repr(lib):
+    assert repr(with_containers(lib)) == f"""Net(
+  (heads): ModuleDict(
+    (cls): Linear(in_features=2, out_features=2, bias=True)
+    (box): ReLU()
+  )
+  (scales): ParameterList(
+      (0): Parameter containing: [{lib.__name__}.float32 of size 1]
+      (1): Parameter containing: [{lib.__name__}.float32 of size 2x3]
+  )
+  (extra): ParameterDict(
+      (a): Parameter containing: [{lib.__name__}.FloatTensor of size 2]
+      (b): Parameter containing: [{lib.__name__}.FloatTensor of size 1]
+  )
+)"""
+
+
+def test_a_container_of_one_prints_on_one_line_and_an_empty_one_as_its_name(lib):
+    nn = lib.nn
+    assert repr(nn.ParameterList([lib.ones(1, dtype=lib.float64)])) == \
+        f"ParameterList(  (0): Parameter containing: [{lib.__name__}.float64 of size 1])"
+    assert repr(nn.ParameterDict({"w": lib.ones(2, 2, dtype=lib.float64)})) == \
+        f"ParameterDict(  (w): Parameter containing: [{lib.__name__}.DoubleTensor of size 2x2])"
+    assert [repr(c()) for c in (nn.ModuleDict, nn.ParameterList, nn.ParameterDict)] == \
+        ["ModuleDict()", "ParameterList()", "ParameterDict()"]
+
+
+def test_module_dict_is_an_ordered_dict_of_registered_children(lib):
+    nn = lib.nn
+    heads = nn.ModuleDict({"b": nn.Linear(2, 3), "a": nn.ReLU()})
+    assert list(heads) == list(heads.keys()) == ["b", "a"] and len(heads) == 2 and "a" in heads
+    heads["c"] = nn.Tanh()
+    heads.update([("d", nn.Identity())])
+    assert type(heads.pop("a")).__name__ == "ReLU"
+    assert [(k, type(m).__name__) for k, m in heads.items()] == [("b", "Linear"), ("c", "Tanh"), ("d", "Identity")]
+    del heads["d"]
+    assert [type(m).__name__ for m in heads.values()] == ["Linear", "Tanh"] == [type(m).__name__ for m in heads.children()]
+    heads.clear()
+    assert len(heads) == 0 and not list(heads.parameters())
+
+
+def test_module_dict_refuses_what_torch_refuses(lib):
+    heads = lib.nn.ModuleDict()
+    with pytest.raises(TypeError, match="^int is not a Module subclass$"):
+        heads["q"] = 3
+    with pytest.raises(TypeError, match="^ModuleDict.update should be called with an iterable of key/value pairs, "
+                                        "but got int$"):
+        heads.update(5)
+    with pytest.raises(ValueError, match="^ModuleDict update sequence element #0 has length 3; 2 is required$"):
+        heads.update([("a", lib.nn.ReLU(), 1)])
+    with pytest.raises(NotImplementedError, match=r'^Module \[ModuleDict\] is missing the required "forward" function$'):
+        heads(lib.ones(1))
+
+
+def test_parameter_list_makes_tensors_parameters_and_indexes_like_a_list(lib):
+    nn = lib.nn
+    frozen = nn.Parameter(lib.ones(3), requires_grad=False)
+    params = nn.ParameterList([lib.zeros(2), frozen])
+    assert [type(p).__name__ for p in params] == ["Parameter", "Parameter"]
+    assert params[1] is frozen and not frozen.requires_grad and params[0].requires_grad
+    assert params[-1] is frozen and [p.shape[0] for p in params[0:2]] == [2, 3] and type(params[0:1]) is nn.ParameterList
+    params.append("note")  # not a tensor: kept, not registered
+    params += [lib.ones(4)]
+    assert len(params) == 4 and params[2] == "note" and list(params.state_dict()) == ["0", "1", "3"]
+    params[0] = lib.full((5,), 2.0)
+    assert type(params[0]).__name__ == "Parameter" and params.state_dict()["0"].tolist() == [2.0] * 5
+    assert repr(params).endswith("(2): Object of type: str\n    (3): Parameter containing: "
+                                 f"[{lib.__name__}.float32 of size 4]\n)")
+
+
+def test_parameter_list_refuses_what_torch_refuses(lib):
+    params = lib.nn.ParameterList([lib.ones(1)])
+    with pytest.raises(IndexError, match="^index 5 is out of range$"):
+        params[5]
+    with pytest.raises(TypeError, match="^ParameterList.extend should be called with an iterable, but got Tensor$"):
+        params.extend(lib.ones(2))
+    with pytest.raises(RuntimeError, match="^ParameterList should not be called.$"):
+        params(lib.ones(1))
+
+
+def test_parameter_dict_sorts_a_plain_dict_and_keeps_the_order_of_pairs(lib):
+    nn = lib.nn
+    assert list(nn.ParameterDict({"b": lib.ones(1), "a": lib.ones(1)})) == ["a", "b"]
+    assert list(nn.ParameterDict(OrderedDict([("b", lib.ones(1)), ("a", lib.ones(1))]))) == ["b", "a"]
+    assert list(nn.ParameterDict([("b", lib.ones(1)), ("a", lib.ones(1))])) == ["b", "a"]
+
+
+def test_parameter_dict_is_a_dict_of_registered_parameters(lib):
+    nn = lib.nn
+    params = nn.ParameterDict({"w": lib.ones(2)})
+    params["b"] = lib.zeros(1)
+    assert type(params["b"]).__name__ == "Parameter" and params["b"].requires_grad
+    assert "b" in params and len(params) == 2 and params.get("missing", 7) == 7
+    assert list(params.keys()) == ["w", "b"] == [k for k, _ in params.items()] == list(params.state_dict())
+    assert [p.shape[0] for p in params.values()] == [2, 1]
+    assert params.pop("w").shape[0] == 2 and list(params.state_dict()) == ["b"]
+    params.clear()
+    assert len(params) == 0 and not list(params.parameters())
+
+
+def test_parameter_dict_refuses_what_torch_refuses(lib):
+    params = lib.nn.ParameterDict()
+    with pytest.raises(TypeError, match=r"^Index given to ParameterDict cannot be used as a key as it is not a string "
+                                        r"\(type is 'int'\)\. Open an issue on github if you need non-string keys\.$"):
+        params[1] = lib.ones(1)
+    with pytest.raises(TypeError, match="^ParametersDict.update should be called with an iterable of key/value pairs, "
+                                        "but got int$"):
+        params.update(5)
+    with pytest.raises(RuntimeError, match="^ParameterDict should not be called.$"):
+        params(lib.ones(1))
