@@ -15,8 +15,7 @@ from docutils import nodes
 from to_torch import TAG, torch_notebook
 
 BADGE_TITLE = "numtorch internals — PyTorch does this in C++"
-BADGE_TEXT = ("This cell reads numtorch's own code, so it runs on numtorch only; the PyTorch "
-              "version of this page leaves it out.")
+BADGE_TEXT = "Runs on numtorch only; this page's PyTorch notebook leaves it out."
 
 
 def _is_notebook(notebook):
