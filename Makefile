@@ -22,6 +22,8 @@ SITE_JS := _build/site-js
 VENDOR := $(SITE_JS)/npm
 VENDOR_STAMP := _build/site-js.stamp
 NBVAL := .scratch/nbval
+# The same pages as PyTorch notebooks (book/extensions/to_torch.py states the one rule).
+NBVAL_TORCH := .scratch/nbval-torch
 # Book pages that are notebooks (MyST markdown with a kernelspec), as opposed to plain pages.
 NOTEBOOKS = $(shell grep -rl --include='*.md' '^kernelspec:' book)
 
@@ -66,15 +68,17 @@ $(SRC_STAMP): $(shell find src -name '*.py')
 book: $(VENV_STAMP) $(VENDOR_STAMP) $(SRC_STAMP)
 	$(BIN)/jupyter-book build --all -W --keep-going .
 
-# Unit, parity, lab and site tests, plus every book notebook re-run under nbval.
+# Unit, parity, lab and site tests, plus every book notebook re-run under nbval: once as
+# written (numtorch) and once converted to PyTorch, hidden assertion cells included.
 # pytest's own exit code stands: 5 (nothing collected) fails the target.
 test: book $(TORCH_STAMP)
-	rm -rf $(NBVAL)
+	rm -rf $(NBVAL) $(NBVAL_TORCH)
 	for page in $(NOTEBOOKS); do \
 	  mkdir -p $(NBVAL)/$$(dirname $$page); \
 	  $(BIN)/jupytext --quiet --to ipynb --output $(NBVAL)/$${page%.md}.ipynb $$page; \
 	done
-	$(BIN)/pytest tests $(NBVAL) --nbval-lax --nbval-current-env --nbval-cell-timeout=300 --timeout=900
+	$(BIN)/python book/extensions/to_torch.py $(NBVAL_TORCH) $(NOTEBOOKS)
+	$(BIN)/pytest tests $(NBVAL) $(NBVAL_TORCH) --nbval-lax --nbval-current-env --nbval-cell-timeout=300 --timeout=900
 
 # Releases the student notebooks into workspace/ (never overwriting one), installs the lab kernel
 # (the grader's environment) and JupyterLab's settings into .venv, then starts JupyterLab there:

@@ -5,9 +5,9 @@ import pytest
 from labkit.widgets import BatchNormExplorer
 
 
-@pytest.fixture(scope="module")
-def explorer():
-    made = BatchNormExplorer(static=False)
+@pytest.fixture(scope="module", params=["numtorch", "torch"])
+def explorer(request):
+    made = BatchNormExplorer(static=False, engine=pytest.importorskip(request.param))
     yield made
     made.close()
 

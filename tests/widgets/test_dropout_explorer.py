@@ -3,17 +3,21 @@
 import numpy as np
 import pytest
 
-import numtorch
 from labkit.widgets import DropoutExplorer
 from labkit.widgets.dropout import VARIANTS
 
 MODULE, BARE, FLAGGED = VARIANTS
 
 
+@pytest.fixture(scope="module", params=["numtorch", "torch"])
+def engine(request):
+    return pytest.importorskip(request.param)
+
+
 @pytest.fixture(scope="module")
-def explorer():
+def explorer(engine):
     # Live (static=False): only the frame on screen is computed, which keeps the tests fast.
-    made = DropoutExplorer(static=False)
+    made = DropoutExplorer(static=False, engine=engine)
     yield made
     made.close()
 
@@ -91,9 +95,9 @@ def test_static_explorer_precomputes_every_frame_and_links_each_control_to_its_s
         explorer.close()
 
 
-def test_explorer_leaves_numtorch_random_stream_untouched():
-    numtorch.manual_seed(5)
-    expected = numtorch.rand(3).numpy()
-    numtorch.manual_seed(5)
-    DropoutExplorer(p_values=(0.5,), static=False).close()
-    np.testing.assert_array_equal(numtorch.rand(3).numpy(), expected)
+def test_explorer_leaves_the_engines_random_stream_untouched(engine):
+    engine.manual_seed(5)
+    expected = engine.rand(3).numpy()
+    engine.manual_seed(5)
+    DropoutExplorer(p_values=(0.5,), static=False, engine=engine).close()
+    np.testing.assert_array_equal(engine.rand(3).numpy(), expected)

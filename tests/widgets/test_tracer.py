@@ -1,35 +1,53 @@
-"""The mode tracer attributes every functional call to its module, with the mode it ran in."""
+"""The mode tracer attributes every functional call to its module, with the mode it ran in.
+
+Every test runs on numtorch and on PyTorch (the ``engine`` fixture): the tracer watches a
+model from outside, through its engine's ``nn.functional``, so it must not care which.
+"""
+import importlib
+
 import numpy as np
 import pytest
 
-import numtorch as torch
-import numtorch.nn.functional as F
 from labkit.widgets import ModeTracer, trace
-from numtorch import nn
 
 
-class Net(nn.Module):
-    """Nested Sequential, a BatchNorm, an nn.Dropout, and a hand-written F.dropout (the pitfall)."""
-
-    def __init__(self):
-        super().__init__()
-        self.body = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(),
-                                  nn.Sequential(nn.Linear(8, 8), nn.Dropout(0.5)))
-        self.head = nn.Linear(8, 3)
-
-    def forward(self, x):
-        return self.head(F.dropout(self.body(x), 0.2))
+@pytest.fixture(params=["numtorch", "torch"])
+def engine(request):
+    return pytest.importorskip(request.param)
 
 
 @pytest.fixture
-def model():
-    torch.manual_seed(0)
+def F(engine):
+    return importlib.import_module(engine.__name__ + ".nn.functional")
+
+
+def make_net(engine, F):
+    nn = engine.nn
+
+    class Net(nn.Module):
+        """Nested Sequential, a BatchNorm, an nn.Dropout, and a hand-written F.dropout (the pitfall)."""
+
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(),
+                                      nn.Sequential(nn.Linear(8, 8), nn.Dropout(0.5)))
+            self.head = nn.Linear(8, 3)
+
+        def forward(self, x):
+            return self.head(F.dropout(self.body(x), 0.2))
+
     return Net()
 
 
 @pytest.fixture
-def x():
-    return torch.randn(6, 4)
+def model(engine, F):
+    engine.manual_seed(0)
+    return make_net(engine, F)
+
+
+@pytest.fixture
+def x(engine):
+    return engine.randn(6, 4)
 
 
 def summary(records):
@@ -70,24 +88,24 @@ def test_reads_name_the_parameters_each_call_was_given(model, x):
     assert result.calls("relu")[0].reads == []
 
 
-def test_trace_returns_the_forward_output(model, x):
+def test_trace_returns_the_forward_output(engine, model, x):
     model.eval()
-    torch.manual_seed(1)  # the hand-written F.dropout still draws a mask
+    engine.manual_seed(1)  # the hand-written F.dropout still draws a mask
     expected = model(x)
-    torch.manual_seed(1)
+    engine.manual_seed(1)
     np.testing.assert_array_equal(trace(model, x).output.detach().numpy(), expected.detach().numpy())
 
 
-def test_tracing_leaves_no_hook_and_no_wrapped_functional_behind(model, x):
+def test_tracing_leaves_no_hook_and_no_wrapped_functional_behind(F, model, x):
     original = F.dropout
     trace(model, x)
     assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
     assert F.dropout is original and not hasattr(F.dropout, "__wrapped__")
 
 
-def test_tracing_cleans_up_when_the_forward_pass_raises(model):
+def test_tracing_cleans_up_when_the_forward_pass_raises(engine, F, model):
     with pytest.raises(RuntimeError):
-        trace(model, torch.randn(6, 5))  # wrong number of features
+        trace(model, engine.randn(6, 5))  # wrong number of features
     assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
     assert not hasattr(F.linear, "__wrapped__")
 
@@ -101,7 +119,7 @@ def test_html_table_has_one_row_per_record_and_marks_the_mismatch(model, x):
 
 def test_mode_tracer_shows_both_modes_without_touching_the_model_or_its_mode(model, x):
     model.train()
-    before = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    before = {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
     tracer = ModeTracer(model, x)
     try:
         eval_table = tracer.frames[(1,)][1].value
@@ -109,7 +127,7 @@ def test_mode_tracer_shows_both_modes_without_touching_the_model_or_its_mode(mod
         assert "running_mean" in train_table.split("batch_norm")[1]  # changed in train mode...
         assert model.training and all(m.training for m in model.modules())
         for key, value in model.state_dict().items():  # ...but on a copy
-            np.testing.assert_array_equal(value.numpy(), before[key])
+            np.testing.assert_array_equal(value.detach().numpy(), before[key])
         assert eval_table != train_table
         tracer.controls["mode"].value = "model.eval()"
         assert tracer.result.mismatches()[0].function == "dropout"
@@ -117,10 +135,10 @@ def test_mode_tracer_shows_both_modes_without_touching_the_model_or_its_mode(mod
         tracer.close()
 
 
-def test_mode_tracer_retraces_the_model_as_it_is_now(model, x):
+def test_mode_tracer_retraces_the_model_as_it_is_now(engine, model, x):
     tracer = ModeTracer(model, x, static=False)
     try:
-        model.head = nn.Sequential(nn.Linear(8, 3), nn.Dropout(0.1))
+        model.head = engine.nn.Sequential(engine.nn.Linear(8, 3), engine.nn.Dropout(0.1))
         tracer.controls["mode"].value = "model.eval()"
         assert ("head.1", "dropout", False) in summary(tracer.result.calls())
     finally:

@@ -10,6 +10,7 @@ import numtorch
 import numtorch.nn.functional as F
 from numtorch import nn
 from labkit.checks import Mistake, expect
+from labkit.functional_calls import trace_calls
 
 
 def values(t) -> np.ndarray:
@@ -74,7 +75,7 @@ def expect_uniform(t, bound: float, what: str, rule: str) -> None:
 def traced(fn, *args):
     """Call fn(*args), returning its result and the names of the F functions it called."""
     calls = []
-    with F.trace_calls(lambda name, a, k, out: calls.append((name, a, k))):
+    with trace_calls(F, lambda name, a, k, out: calls.append((name, a, k))):
         out = fn(*args)
     return out, calls
 

@@ -76,22 +76,31 @@ def figure_png(fig, colours=128):
 
 
 class seeded:
-    """Run a block with numtorch's generator in a known state, then put the old state back.
+    """Run a block with the engine's generator in a known state, then put the old state back.
 
-    The explorers draw dropout masks and data from numtorch's own generator (so that they
+    The explorers draw dropout masks and data from the engine's own generator (so that they
     exercise the engine as a learner's code would), but a widget on a page must neither
-    depend on nor disturb the random numbers of the cells around it.
+    depend on nor disturb the random numbers of the cells around it. PyTorch saves and
+    restores its state with ``get_rng_state``/``set_rng_state``; numtorch's generator is a
+    NumPy one, whose state is set directly.
     """
 
-    def __init__(self, seed):
-        self.seed = seed
+    def __init__(self, seed, engine=numtorch):
+        self.seed, self.engine = seed, engine
 
     def __enter__(self):
-        self.saved = numtorch.random.generator().bit_generator.state
-        numtorch.random.generator().bit_generator.state = np.random.default_rng(self.seed).bit_generator.state
+        if hasattr(self.engine, "get_rng_state"):
+            self.saved = self.engine.get_rng_state()
+            self.engine.manual_seed(self.seed)
+        else:
+            self.saved = numtorch.random.generator().bit_generator.state
+            numtorch.random.generator().bit_generator.state = np.random.default_rng(self.seed).bit_generator.state
 
     def __exit__(self, *exc):
-        numtorch.random.generator().bit_generator.state = self.saved
+        if hasattr(self.engine, "get_rng_state"):
+            self.engine.set_rng_state(self.saved)
+        else:
+            numtorch.random.generator().bit_generator.state = self.saved
 
 
 class FrameExplorer:

@@ -5,10 +5,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import numtorch as torch
-import numtorch.nn.functional as F
-from numtorch import nn
+import numtorch
 
+from ..functional_calls import functional_of
 from ._frames import EVAL_COLOUR, TRAIN_COLOUR, Choice, FrameExplorer
 
 
@@ -66,12 +65,14 @@ class BatchNormExplorer(FrameExplorer):
             Default: 1, 10, 50, 200.
         seed (int): seed of the data. Default: 0.
         static (bool): see :class:`FrameExplorer`. Default: ``True``.
+        engine (module): the engine whose layers run, ``numtorch`` or ``torch``. Default: numtorch.
     """
 
     figsize = (6.6, 2.6)
 
     def __init__(self, momenta=(0.01, 0.1, 0.5, None), batch_sizes=(1, 4, 32), step_counts=(1, 10, 50, 200),
-                 seed=0, static=True):
+                 seed=0, static=True, engine=numtorch):
+        self.engine = engine
         self.choices = [
             Choice("mode", "steps run in", [("train()", "train"), ("eval()", "eval")]),
             Choice("momentum", "momentum", [(str(m), m) for m in momenta], default=0.1 if 0.1 in momenta else None),
@@ -83,7 +84,8 @@ class BatchNormExplorer(FrameExplorer):
         super().__init__(static=static)
 
     def compute(self, mode, momentum, batch_size, steps):
-        layer = nn.BatchNorm1d(1, momentum=momentum)
+        torch, F = self.engine, functional_of(self.engine)
+        layer = torch.nn.BatchNorm1d(1, momentum=momentum)
         layer.train(mode == "train")
         running_mean, running_var = [float(layer.running_mean[0])], [float(layer.running_var[0])]
         batch_mean, batch_var, error = [], [], None

@@ -3,42 +3,48 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import numtorch as torch
-import numtorch.nn.functional as F
-from numtorch import nn
+import numtorch
 
+from ..functional_calls import functional_of
 from ._frames import EVAL_COLOUR, TRAIN_COLOUR, Choice, FrameExplorer, seeded
 from .tracer import trace
 
 
-class ForgetfulDropout(nn.Module):
-    """The pitfall: ``F.dropout(x, p)`` keeps its default ``training=True`` whatever the module's mode."""
+def dropout_layers(engine):
+    """The two hand-written layers of the explorer, as ``engine.nn.Module`` classes.
 
-    def __init__(self, p):
-        super().__init__()
-        self.p = p
+    ``ForgetfulDropout`` is the pitfall: ``F.dropout(x, p)`` keeps its default
+    ``training=True`` whatever the module's mode. ``FunctionalDropout`` is the fix: it hands
+    the module's flag to the function, which is all ``nn.Dropout`` does.
+    """
+    F = functional_of(engine)
 
-    def forward(self, x):
-        return F.dropout(x, self.p)
+    class ForgetfulDropout(engine.nn.Module):
+        def __init__(self, p):
+            super().__init__()
+            self.p = p
 
+        def forward(self, x):
+            return F.dropout(x, self.p)
 
-class FunctionalDropout(nn.Module):
-    """The fix: hand the module's flag to the function, which is all ``nn.Dropout`` does."""
+    class FunctionalDropout(engine.nn.Module):
+        def __init__(self, p):
+            super().__init__()
+            self.p = p
 
-    def __init__(self, p):
-        super().__init__()
-        self.p = p
+        def forward(self, x):
+            return F.dropout(x, self.p, training=self.training)
 
-    def forward(self, x):
-        return F.dropout(x, self.p, training=self.training)
+    return ForgetfulDropout, FunctionalDropout
 
 
 VARIANTS = ("nn.Dropout(p)", "F.dropout(x, p)", "F.dropout(x, p, training=self.training)")
 
 
-def variants(p):
+def variants(p, engine=numtorch):
     """The three layers the explorer compares, in the order of ``VARIANTS``."""
-    return nn.Dropout(p), ForgetfulDropout(p), FunctionalDropout(p)
+    forgetful, functional = dropout_layers(engine)
+    return engine.nn.Dropout(p), forgetful(p), functional(p)
 
 
 def ring_image(size=24):
@@ -82,26 +88,27 @@ class DropoutExplorer(FrameExplorer):
         size (int): side of the square input image. Default: 24.
         seed (int): seed of the dropout masks. Default: 0.
         static (bool): see :class:`FrameExplorer`. Default: ``True``.
+        engine (module): the engine whose layers run, ``numtorch`` or ``torch``. Default: numtorch.
     """
 
     figsize = (6.6, 2.45)
 
-    def __init__(self, p_values=(0.0, 0.1, 0.25, 0.5, 0.75, 0.9), size=24, seed=0, static=True):
+    def __init__(self, p_values=(0.0, 0.1, 0.25, 0.5, 0.75, 0.9), size=24, seed=0, static=True, engine=numtorch):
         self.choices = [
             Choice("mode", "", [("model.train()", "train"), ("model.eval()", "eval")]),
             Choice("p", "p", list(p_values), default=0.5 if 0.5 in p_values else None, kind="slider"),
         ]
-        self.image, self.seed = ring_image(size), seed
+        self.image, self.seed, self.engine = ring_image(size), seed, engine
         super().__init__(static=static)
 
     def compute(self, mode, p):
-        layers = variants(p)
-        container = nn.Sequential(*layers)  # one .train()/.eval() on the parent reaches all three
+        layers = variants(p, self.engine)
+        container = self.engine.nn.Sequential(*layers)  # one .train()/.eval() on the parent reaches all three
         container.train(mode == "train")
-        x = torch.tensor(self.image)
+        x = self.engine.tensor(self.image)
         outputs, received = {}, {}
         for name, layer in zip(VARIANTS, layers):
-            with seeded(self.seed):
+            with seeded(self.seed, self.engine):
                 record = trace(layer, x)
             outputs[name] = record.output.numpy().copy()
             received[name] = record.calls("dropout")[0].training

@@ -5,7 +5,8 @@ when it returns (so nothing is slower afterwards):
 
 * forward pre-hooks and hooks on every submodule keep a stack of the modules whose
   ``forward`` is running, so a call can be blamed on the innermost one;
-* ``F.trace_calls`` reports every call of a ``numtorch.nn.functional`` function.
+* :func:`labkit.functional_calls.trace_calls` reports every call of a function of the
+  model's engine's ``nn.functional`` (numtorch's or PyTorch's, whichever the model is).
 
 For each call it records the ``training`` value the function received (if it takes
 one), the module's own ``training`` flag at that moment, and which of the model's
@@ -13,27 +14,20 @@ parameters and buffers were passed in and which changed value.
 """
 import copy
 import html
-import inspect
 from dataclasses import dataclass, field
 
 import numpy as np
 
-import numtorch.nn.functional as F
-from numtorch import Tensor
-
+from ..functional_calls import engine_of, functional_of, received_argument, trace_calls
 from ._frames import EVAL_COLOUR, NEUTRAL_COLOUR, TRAIN_COLOUR, Choice, FrameExplorer, seeded
 
 MISMATCH_COLOUR = "#d62828"
 
 
-def received_training(function, args, kwargs):
+def received_training(functional, function, args, kwargs):
     """The ``training`` argument a call of ``F.<function>`` ran with, defaults included; None if it has none."""
-    signature = inspect.signature(getattr(F, function))
-    if "training" not in signature.parameters:
-        return None
-    bound = signature.bind(*args, **kwargs)
-    bound.apply_defaults()
-    return bool(bound.arguments["training"])
+    training = received_argument(functional, function, args, kwargs, "training")
+    return None if training is None else bool(training)
 
 
 @dataclass
@@ -145,12 +139,12 @@ class Trace:
                          2.5 if r.mismatch else 1.2)
 
 
-def _tensors(values):
+def _tensors(values, tensor_type):
     for value in values:
-        if isinstance(value, Tensor):
+        if isinstance(value, tensor_type):
             yield value
         elif isinstance(value, (list, tuple)):
-            yield from _tensors(value)
+            yield from _tensors(value, tensor_type)
 
 
 def trace(model, *args, **kwargs):
@@ -158,7 +152,11 @@ def trace(model, *args, **kwargs):
 
     The pass is a real one: in train mode BatchNorm's running statistics move, exactly as
     they would without the tracer (use :class:`ModeTracer` to look without touching).
+    The model may be numtorch's or PyTorch's: the calls watched are those into its own
+    engine's ``nn.functional``.
     """
+    engine = engine_of(model)
+    functional = functional_of(engine)
     state = list(model.named_parameters()) + list(model.named_buffers())
     names = {id(t): name for name, t in state}  # the model's parameters and buffers, by identity
     tensors = {id(t): t for _, t in state}
@@ -189,11 +187,12 @@ def trace(model, *args, **kwargs):
             record(module, None, None, [], changes)
 
     def on_call(function, call_args, call_kwargs, output):
-        passed = list(dict.fromkeys(id(t) for t in _tensors(list(call_args) + list(call_kwargs.values()))
+        passed = list(dict.fromkeys(id(t) for t in _tensors(list(call_args) + list(call_kwargs.values()),
+                                                            engine.Tensor)
                                     if id(t) in names))
         module = running[-1] if running else model
         module_code_changes(module, skip=passed)  # made before this call, so listed before it
-        record(module, function, received_training(function, call_args, call_kwargs),
+        record(module, function, received_training(functional, function, call_args, call_kwargs),
                [names[key] for key in passed], changed(passed))
 
     def enter(module, inputs):
@@ -208,7 +207,7 @@ def trace(model, *args, **kwargs):
         for module in model.modules():
             handles.append(module.register_forward_pre_hook(enter))
             handles.append(module.register_forward_hook(leave))
-        with F.trace_calls(on_call):
+        with trace_calls(functional, on_call):
             output = model(*args, **kwargs)
     finally:
         for handle in handles:
@@ -242,7 +241,7 @@ class ModeTracer(FrameExplorer):
     def compute(self, mode):
         copy_ = copy.deepcopy(self.model)
         copy_.train(mode == "train")
-        with seeded(self.seed):
+        with seeded(self.seed, engine_of(copy_)):
             return trace(copy_, *self.inputs)
 
     def setup(self, fig):

@@ -6,7 +6,6 @@ The layers in :mod:`numtorch.nn` own parameters and buffers and pass them to the
 functions; they compute nothing themselves.
 """
 import math
-from contextlib import contextmanager
 
 import numpy as np
 
@@ -16,7 +15,7 @@ from .modules.utils import _pair, _single
 
 __all__ = ["linear", "conv1d", "conv2d", "avg_pool2d", "max_pool2d", "relu", "sigmoid", "tanh",
            "softmax", "log_softmax", "dropout", "batch_norm", "cross_entropy", "nll_loss",
-           "mse_loss", "interpolate", "trace_calls"]
+           "mse_loss", "interpolate"]
 
 
 def _check_rank(input, ranks, name):
@@ -312,43 +311,3 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     top = input[:, :, y0[:, None], x0[None, :]] * (1 - wx) + input[:, :, y0[:, None], x1[None, :]] * wx
     bottom = input[:, :, y1[:, None], x0[None, :]] * (1 - wx) + input[:, :, y1[:, None], x1[None, :]] * wx
     return top * (1 - wy) + bottom * wy
-
-
-# ----- watching calls -----------------------------------------------------------------------------------
-_tracing_depth = 0
-
-
-@contextmanager
-def trace_calls(callback):
-    """Report every call of this module's public functions made inside the ``with`` block.
-
-    ``callback(name, args, kwargs, output)`` runs after each outermost call (a
-    ``cross_entropy`` reports itself, not the ``log_softmax`` inside it). The
-    functions are swapped for reporting wrappers only while the block runs and
-    restored after, so tracing costs nothing when it is off. Calls reach the
-    wrappers when they go through the module (``F.dropout(...)``), as every
-    numtorch layer's do; a name imported directly beforehand
-    (``from numtorch.nn.functional import dropout``) is not traced.
-    """
-    module = globals()
-    originals = {name: module[name] for name in __all__ if name != "trace_calls"}
-
-    def wrap(name, fn):
-        def traced(*args, **kwargs):
-            global _tracing_depth
-            _tracing_depth += 1
-            try:
-                out = fn(*args, **kwargs)
-            finally:
-                _tracing_depth -= 1
-            if _tracing_depth == 0:
-                callback(name, args, kwargs, out)
-            return out
-        traced.__name__, traced.__doc__, traced.__wrapped__ = name, fn.__doc__, fn
-        return traced
-
-    module.update({name: wrap(name, fn) for name, fn in originals.items()})
-    try:
-        yield
-    finally:
-        module.update(originals)
