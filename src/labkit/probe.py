@@ -20,6 +20,7 @@ import copy
 import io
 import json
 import sys
+import time
 import traceback
 import warnings
 from pathlib import Path
@@ -142,7 +143,8 @@ def where(error: BaseException) -> str:
 
 
 def _is_library(filename: str) -> bool:
-    return filename.startswith(_LIBRARY) or "numtorch" in Path(filename).parts or "site-packages" in filename
+    return (filename.startswith(_LIBRARY) or "numtorch" in Path(filename).parts or "site-packages" in filename
+            or filename.startswith(("<frozen", sys.base_prefix, sys.prefix)))
 
 
 # ---- the requests ---------------------------------------------------------------------------------
@@ -338,9 +340,11 @@ def serve(nonce: str, request_text: str, own: tuple = ()) -> None:
     probe = _served.get("probe")
     if probe is None or probe.namespace is not namespace:
         probe = _served["probe"] = Probe(namespace, tuple(own))
+    started = time.monotonic()
     try:
         answer = probe.answer(json.loads(request_text))
     except Refused as refused:
         answer = {"refused": str(refused)}
+    answer["elapsed"] = time.monotonic() - started  # a check's time limit counts the time spent here
     sys.stdout.flush()
     display({MIME: json.dumps({"nonce": nonce, "answer": answer})}, raw=True)

@@ -36,14 +36,15 @@ class LearnerRaised(Exception):
 _RAISED_AS: dict[str, type] = {}
 
 
-def learner_exception(info: dict) -> BaseException:
+def learner_exception(info: dict, seconds: float | None = None) -> BaseException:
     """The exception to raise here for one the learner's code raised there."""
     from labkit.checks import Mistake, TimeLimit
 
     if info.get("mistake"):
         return Mistake(info["message"])
     if info.get("time_limit"):
-        return TimeLimit(info["message"] + info.get("where", ""))
+        said = f"took longer than {seconds:g} s: is there an infinite loop?" if seconds else info["message"]
+        return TimeLimit(said + str(info.get("where", "")))
     base = next((getattr(builtins, n) for n in info.get("types", []) if isinstance(getattr(builtins, n, None), type)
                  and issubclass(getattr(builtins, n), Exception)), Exception)
     name = str(info.get("name", base.__name__))
@@ -104,7 +105,7 @@ class Connection:
         if "refused" in answer:
             raise NoAnswer(f"the probe refused a request: {answer['refused']}")
         if "raised" in answer:
-            raise learner_exception(answer["raised"])
+            raise learner_exception(answer["raised"], getattr(self, "seconds", None))
         value = self.decode(answer.get("value"))
         return (value, answer) if full else value
 

@@ -190,15 +190,15 @@ def run_guarded(call: Callable[[], object], learner, timeout: float | None,
     except NoAnswer as lost:
         why = str(lost)
         return None, limit_message(f"no usable answer from your notebook's kernel: {why}"), why
-    except (Mistake, failure) as failed:
-        return None, limit_message(str(failed)), None
-    except TimeLimit as limit:
-        return None, limit_message(str(limit)), None
-    except LearnerRaised as error:
+    except LearnerRaised as error:  # first: the learner's own AssertionError is not a failed hidden test
         if isinstance(error, NotImplementedError):
             hint = f" ({error})" if str(error) else ""
             return None, limit_message(f"not written yet: your code raised NotImplementedError{hint}"), None
         return None, limit_message(f"your code raised {error.name}: {error}{error.where}"), None
+    except (Mistake, failure) as failed:
+        return None, limit_message(str(failed)), None
+    except TimeLimit as limit:
+        return None, limit_message(str(limit)), None
     except Exception as error:  # the check's own computation failed on what the learner's code gave it
         return None, limit_message(f"what your code returned could not be compared with torch's: the check's "
                                    f"own computation raised {type(error).__name__}: {error}"), None
