@@ -182,9 +182,11 @@ def run_guarded(call: Callable[[], object], learner, timeout: float | None,
     gave no usable answer, (None, why, the reason a person should look at the row)."""
     from labkit.remote import LearnerRaised, NoAnswer, Remote
 
+    from labkit.probe import quiet_engine
+
     _seed()
     try:
-        with learner.limit(timeout):
+        with learner.limit(timeout), quiet_engine():
             learner.reset()
             return call(), None, None
     except NoAnswer as lost:
