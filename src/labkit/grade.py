@@ -136,8 +136,7 @@ def grade(path: str | os.PathLike, labs: list[Lab] | None = None, timeout: float
     try:
         work = sandbox.work_folder(run)
         sandbox.build_site(work / "site", own)
-        hide = sandbox.folders_to_hide(chosen.path.parent.parent, path.parent)
-        outcome = _execute(learner, tests, own, work, hide, timeout, cell_timeout)
+        outcome = _execute(learner, tests, own, work, timeout, cell_timeout)
     except Exception as error:  # the kernel could not start, or the client broke
         return ungradable(f"could not execute the notebook ({type(error).__name__}: {_short(error)})", chosen)
     finally:
@@ -179,6 +178,7 @@ class KernelConnection(Connection):
     def __init__(self, client: _Client, own: tuple[str, ...], run_cell, deadline: float):
         self.client, self.own, self.run_cell, self.deadline = client, own, run_cell, deadline
         self.dead = None  # why the kernel can no longer answer
+        self.failures = 0  # requests in a row without a usable answer
         self.seconds, self.used = None, 0.0
 
     @contextlib.contextmanager
@@ -191,6 +191,17 @@ class KernelConnection(Connection):
     def send(self, request: dict) -> dict:
         if self.dead:
             raise NoAnswer(self.dead)
+        try:
+            answer = self._send(request)
+        except NoAnswer:
+            self.failures += 1
+            if self.failures >= GIVE_UP_AFTER and not self.dead:
+                self.dead = f"the kernel stopped answering ({GIVE_UP_AFTER} requests in a row)"
+            raise
+        self.failures = 0
+        return answer
+
+    def _send(self, request: dict) -> dict:
         wall = self.deadline - time.monotonic()
         if wall <= 0:
             raise NoAnswer("not run: grading this notebook hit its time limit")
@@ -233,9 +244,10 @@ class KernelConnection(Connection):
 
 
 MAX_ANSWER_CHARS = 50_000_000
+GIVE_UP_AFTER = 3  # requests in a row without a usable answer: the kernel is taken as gone
 
 
-def _execute(learner: dict[int, str], tests: list[Test], own, work: Path, hide: list[str], timeout: float,
+def _execute(learner: dict[int, str], tests: list[Test], own, work: Path, timeout: float,
              cell_timeout: float):
     """Run the learner's cells in a fenced kernel, then every test from this process. Returns (test results,
     notes, reasons for review)."""
@@ -250,7 +262,7 @@ def _execute(learner: dict[int, str], tests: list[Test], own, work: Path, hide: 
     spec = specs / "labkit-sandbox"
     spec.mkdir()
     (spec / "kernel.json").write_text(json.dumps({
-        "argv": sandbox.kernel_argv(work, hide, {"cpu": timeout + 60}), "display_name": "labkit sandbox",
+        "argv": sandbox.kernel_argv(work, {"cpu": timeout + 60}), "display_name": "labkit sandbox",
         "language": "python", "interrupt_mode": "message"}))
     # IPC sockets inside the work folder: local only, no network needed, and no warning about unencrypted TCP.
     km = AsyncKernelManager(kernel_name="labkit-sandbox", transport="ipc", ip=str(work / "kernel-ipc"),

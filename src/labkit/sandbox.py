@@ -135,13 +135,11 @@ def work_folder(run: Path) -> Path:
     return work
 
 
-def kernel_argv(work: Path, hide: list[str], limits: dict) -> list[str]:
+def kernel_argv(work: Path, limits: dict) -> list[str]:
     """The kernelspec argv that starts a fenced kernel ({connection_file} is filled in by jupyter_client)."""
     how = mode()
-    inner = [sys.executable, "-m", "labkit.sandbox", "--mode", how, "--work", str(work), "--cpu", str(int(limits["cpu"]))]
-    for path in hide:
-        inner += ["--hide", path]
-    inner += ["--", sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    inner = [sys.executable, "-m", "labkit.sandbox", "--mode", how, "--work", str(work), "--cpu", str(int(limits["cpu"])),
+             "--", sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     if how == "root":
         return ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "--net", "--mount", *inner]
     if how == "userns":
@@ -150,42 +148,17 @@ def kernel_argv(work: Path, hide: list[str], limits: dict) -> list[str]:
     return inner
 
 
-def folders_to_hide(*paths) -> list[str]:
-    """What the learner's code must not read: the given folders, the git folders above them, and labkit's source."""
-    found = []
-    for path in [SOURCE, *paths]:
-        path = Path(path).resolve()
-        found.append(path)
-        for parent in [path, *path.parents]:
-            git = parent / ".git"
-            if git.is_dir():
-                found.append(git)
-            elif git.is_file():  # a worktree: its objects live in the main checkout's .git
-                text = git.read_text(errors="replace").strip()
-                if text.startswith("gitdir:"):
-                    gitdir = Path(text[7:].strip())
-                    found.append((gitdir.parents[1] if gitdir.parent.name == "worktrees" else gitdir).resolve())
-    return sorted({str(p) for p in found if p.exists()})
-
-
 # ---- inside the namespaces: runs as root (or the user namespace's root) until it becomes the kernel ----
 
 def _inner(argv: list[str]) -> None:
     args, kernel = argv[: argv.index("--")], argv[argv.index("--") + 1:]
     work = Path(args[args.index("--work") + 1])
     cpu = int(args[args.index("--cpu") + 1])
-    hide = [args[i + 1] for i, a in enumerate(args) if a == "--hide"]
     how = args[args.index("--mode") + 1]
-    if how != "none":
-        subprocess.run(["mount", "--make-rprivate", "/"], check=False)
-        for path in hide:
-            if os.path.isdir(path) and not str(work).startswith(path.rstrip("/") + "/"):
-                subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=4k,mode=0755", "labkit-hidden", path],
-                               check=True, capture_output=True)
-    if how == "root":
-        _reach_interpreter(work)
     if how == "root" and "-f" in kernel:  # the connection file jupyter_client wrote, for the kernel to read
         os.chown(kernel[kernel.index("-f") + 1], NOBODY, NOBODY)
+    if how != "none":
+        _enter_new_root(work)
     _limit(cpu, processes=how == "root")
     env = _kernel_env(work)
     os.chdir(work)
@@ -199,20 +172,48 @@ def _inner(argv: list[str]) -> None:
     os.execvpe(kernel[0], kernel, env)
 
 
-def _reach_interpreter(work: Path) -> None:
-    """Let nobody run this Python when it lives under a folder nobody may enter (pyenv in /root): cover that folder
-    with an empty one and mount only the interpreter's prefixes back into it, so the rest stays out of reach."""
-    stash = work.parent / (work.name + "-stash")
-    for prefix in sorted({os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix)}):
-        blocked = next((a for a in reversed(Path(prefix).parents) if a != Path("/") and not os.stat(a).st_mode & 0o001),
-                       None)
-        if blocked is None:
-            continue
-        stash.mkdir(mode=0o700, exist_ok=True)
-        for command in (["mount", "--bind", prefix, str(stash)],
-                        ["mount", "-t", "tmpfs", "-o", "mode=0755", "labkit-cover", str(blocked)],
-                        ["mkdir", "-p", prefix], ["mount", "--bind", str(stash), prefix], ["umount", str(stash)]):
-            subprocess.run(command, check=True, capture_output=True)
+SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
+
+
+def _enter_new_root(work: Path) -> None:
+    """Change root to a new filesystem that holds only the system folders, this Python and its environment
+    (read-only), the work folder, a few devices, /proc and an empty /tmp: no answer key, source, other
+    checkout or submission is there to be read, wherever it lies on the machine."""
+    root = work.parent / (work.name + "-root")
+    root.mkdir(mode=0o755)
+    _run("mount", "--make-rprivate", "/")
+    _run("mount", "-t", "tmpfs", "-o", "mode=0755", "labkit-root", str(root))
+    for top in SYSTEM:
+        if os.path.islink(top):
+            os.symlink(os.readlink(top), root / top[1:])
+        elif os.path.isdir(top):
+            _bind(top, root, writable=False)
+    for prefix in sorted({os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), sys.prefix}):
+        if not any(prefix == t or prefix.startswith(t + "/") for t in SYSTEM):
+            _bind(prefix, root, writable=False)
+    (root / "dev").mkdir()
+    for device in ("null", "zero", "full", "random", "urandom"):
+        (root / "dev" / device).touch()
+        _run("mount", "--bind", f"/dev/{device}", str(root / "dev" / device))
+    for folder in ("dev/shm", "tmp"):
+        (root / folder).mkdir()
+        _run("mount", "-t", "tmpfs", "-o", "mode=1777", "labkit-" + folder.replace("/", "-"), str(root / folder))
+    (root / "proc").mkdir()
+    _run("mount", "-t", "proc", "proc", str(root / "proc"))
+    _bind(str(work), root, writable=True)  # after /tmp: the work folder usually lies under it
+    os.chroot(root)
+
+
+def _bind(path: str, root: Path, writable: bool) -> None:
+    target = root / path.lstrip("/")
+    target.mkdir(parents=True, exist_ok=True)
+    _run("mount", "--rbind", path, str(target))
+    if not writable:
+        _run("mount", "-o", "remount,bind,ro", str(target))
+
+
+def _run(*command: str) -> None:
+    subprocess.run(command, check=True, capture_output=True)
 
 
 def _limit(cpu: int, processes: bool) -> None:

@@ -70,7 +70,7 @@ os._exit(0)
 import glob, os, re, sys
 sources = []
 for pattern in ["/work/*/labs/*/lab.md", "/work/*/*/labs/*/lab.md", "/*/labs/*/lab.md", "**/lab.md",
-                "/root/**/lab.md", "/tmp/**/lab.md"]:
+                "/root/*/labs/*/lab.md", "/tmp/*/labs/*/lab.md"] + [p + "/../labs/*/lab.md" for p in sys.path]:
     for path in glob.glob(pattern, recursive=True):
         try:
             sources.append(open(path).read())
@@ -111,8 +111,9 @@ import labkit.checks
 exec(compile("class Dropout(nn.Dropout):\\n    pass\\n", labkit.checks.__file__, "exec"))
 """),
     Attack("rebuild numtorch's Dropout from the installed source", """
-import importlib.util, glob, sys
-for path in glob.glob("/**/numtorch/nn/modules/dropout.py", recursive=True):
+import glob, sys
+candidates = [p + "/numtorch/nn/modules/dropout.py" for p in sys.path] + glob.glob("/work/*/src/numtorch/nn/modules/dropout.py")
+for path in candidates + glob.glob("/work/*/*/src/numtorch/nn/modules/dropout.py"):
     try:
         source = open(path).read()
     except OSError:

@@ -9,9 +9,12 @@ reference, and raises :class:`Mistake` with a message that names the mistake and
         ...
         expect(same, "in eval mode your Dropout changed its input: pass `self.training` to `F.dropout`")
 
-The argument names are the names the learner's notebook defines; the grader looks them up
-there. A public check cell calls ``dropout.check_task1(Dropout)``, which prints one line per
-check; the grader runs each check on its own, with a time limit, and scores it.
+The argument names are the names the learner's notebook defines. A check receives them as
+proxies (labkit.remote) and reaches the learner's code only through the probe (labkit.probe):
+in the notebook the probe answers in this process, while grading it answers from the learner's
+kernel and the check runs in the grader's process. A public check cell calls
+``dropout.check_task1(Dropout)``, which prints one line per check; the grader runs each check on
+its own, with a time limit, and scores it.
 """
 
 from __future__ import annotations
