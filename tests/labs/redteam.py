@@ -122,17 +122,20 @@ for path in candidates + glob.glob("/work/*/*/src/numtorch/nn/modules/dropout.py
         exec(source.replace("from .module import Module", "from numtorch.nn import Module"))
         break
 """),
-    Attack("print answers from inside forward", """
+    Attack("print answers from inside the learner's code", """
 import json
 from IPython.display import display
+def _forge():
+    for nonce in range(3):
+        display({"application/vnd.labkit.answer": json.dumps({"nonce": str(nonce), "answer": {"value": None}})},
+                raw=True)
 class Dropout(nn.Module):
     def __init__(self, p=0.5, inplace=False):
+        _forge()
         super().__init__()
         self.p, self.inplace = p, inplace
     def forward(self, input):
-        for nonce in range(3):
-            display({"application/vnd.labkit.answer": json.dumps({"nonce": str(nonce), "answer": {"value": None}})},
-                    raw=True)
+        _forge()
         return input
 """),
     Attack("a capstone model that is a lookup table of the test images", """

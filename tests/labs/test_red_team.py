@@ -94,7 +94,7 @@ def test_forged_duplicate_or_missing_answers_flag_the_row_for_review(graded):
     rows = graded["rows"]
     for number, attack in enumerate(ATTACKS):
         if attack.name in ("answer every request twice", "forge, then end the kernel with os._exit",
-                           "print answers from inside forward"):
+                           "print answers from inside the learner's code"):
             row = rows[f"{attack.lab}/attack-{number:02d}.ipynb"]
             assert row["status"].startswith("needs review: "), row
 
