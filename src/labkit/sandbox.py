@@ -7,13 +7,14 @@ What holds, and where (the threat model is in labs/README.md):
   root, processes); the kernel's numtorch is a copy from which the layers the lab asks the
   learner to write are removed, and its labkit a copy; the grader process is a child subreaper
   and kills every process the submission left behind, ``setsid`` or not.
-- **As root** (CI): the kernel runs as ``nobody`` in its own PID, network and mount namespaces;
-  the labs folder (answer keys, hidden tests), the grader's source and git folder and the
-  submissions folder are covered by empty read-only filesystems, and ``nobody`` cannot undo that.
-- **As a normal user with unprivileged user namespaces**: the same namespaces, with the kernel
-  one more user namespace down, so that the covering mounts are locked.
-- **Otherwise**: no namespaces; the folders above stay readable by the learner's code (the
-  grader's verdicts still come from the grader's process: see labkit.probe).
+- **As root** (CI): the kernel runs as ``nobody`` in its own PID, network and mount namespaces,
+  with a new root filesystem that holds only the system folders, this Python and its
+  environment (read-only), the work folder, a few devices, ``/proc`` and an empty ``/tmp``: no
+  answer key, labkit source, git folder, other checkout or submission is there to be read.
+- **As a normal user with unprivileged user namespaces**: the same, the kernel one more user
+  namespace down so that it cannot undo the mounts.
+- **Otherwise**: no namespaces; the machine's files stay as readable to the learner's code as to
+  the user (the grader's verdicts still come from the grader's process: see labkit.probe).
 """
 
 from __future__ import annotations
