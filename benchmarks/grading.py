@@ -1,7 +1,8 @@
 """How long grading takes: one submission, and a gradebook of 30 on this machine's cores.
 
 Goals: one submission <= 20 s; 30 submissions <= 3 minutes on 2 cores. The 30 are the
-five labs' answer keys and blank student versions, three copies each. Run::
+five labs' answer keys and blank student versions, three copies each, in one folder (so each
+notebook's lab comes from its metadata, as `labkit gradebook` allows without `--lab`). Run::
 
     .venv/bin/python benchmarks/grading.py
 """
@@ -42,7 +43,7 @@ def main():
                     shutil.copy(scratch / kind / f"{lab.name}.ipynb", folder / f"{kind}-{copy}-{lab.name}.ipynb")
         seconds, _ = labkit("gradebook", str(folder), "--out", str(scratch / "grades.csv"))
         rows = list(csv.DictReader(open(scratch / "grades.csv")))
-        graded = sum(row["status"] == "graded" for row in rows)
+        graded = sum(not row["status"].startswith("ungradable") for row in rows)
         print(f"gradebook of {len(rows)} submissions ({graded} graded): {seconds:.0f} s (goal <= 180 s)  "
               f"{'ok' if seconds <= 180 else 'OVER GOAL'}")
 

@@ -35,12 +35,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("notebook")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--timeout", type=float, default=NOTEBOOK_TIMEOUT, help="seconds for the whole notebook")
+    p.add_argument("--lab", help="the lab assigned (default: the notebook's folder, if named after a lab)")
 
     p = commands.add_parser("gradebook", help="grade every notebook in DIR, in parallel, into a CSV")
     p.add_argument("folder", metavar="DIR")
     p.add_argument("--out", required=True, metavar="CSV")
     p.add_argument("--jobs", type=int, help="notebooks graded at once (default: one per core)")
     p.add_argument("--timeout", type=float, default=NOTEBOOK_TIMEOUT, help="seconds per notebook")
+    p.add_argument("--lab", help="the lab assigned (default: DIR's name, or DIR/<lab>/ for each lab)")
+    p.add_argument("--feedback", metavar="FOLDER", help="also write one Markdown feedback file per submission here")
 
     p = commands.add_parser("status", help="per lab and task: done, partly done or not started (reads the "
                                            "check results saved in the notebooks of DIR; runs and changes nothing)")
@@ -88,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     if args.command == "grade":
-        result = grade(args.notebook, labs, timeout=args.timeout)
+        result = grade(args.notebook, labs, timeout=args.timeout, lab=args.lab)
         if args.json:
             print(json.dumps(result, indent=1))
         else:
@@ -96,10 +99,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if result.get("ungradable") else 0
 
     started = time.monotonic()
-    rows = gradebook(args.folder, args.out, str(find_labs_root(args.labs)), args.jobs, args.timeout)
-    bad = sum(r["status"] != "graded" for r in rows)
+    rows = gradebook(args.folder, args.out, str(find_labs_root(args.labs)), args.jobs, args.timeout, args.lab,
+                     args.feedback)
+    bad = sum(r["status"].startswith("ungradable") for r in rows)
+    review = sum(r["status"].startswith("needs review") for r in rows)
     print(f"graded {len(rows) - bad} of {len(rows)} notebooks in {time.monotonic() - started:.0f} s "
-          f"({bad} ungradable) -> {args.out}")
+          f"({bad} ungradable, {review} to review) -> {args.out}"
+          + (f"; feedback in {args.feedback}" if args.feedback else ""))
     return 0
 
 
@@ -107,7 +113,8 @@ def _print_result(name: str, result: dict) -> None:
     if result.get("ungradable"):
         print(f"{name}: ungradable: {result['ungradable']}")
         return
-    print(f"{name} ({result['lab']}): {result['score']:g}/{result['max_score']:g}")
+    print(f"{name} ({result['lab']}): {result['score']:g}/{result['max_score']:g}"
+          + (f"  NEEDS REVIEW: {'; '.join(result['review'])}" if result.get("review") else ""))
     for test in result["tests"]:
         mark = "✓" if test["passed"] else "✗"
         print(f"  {mark} {test['name']} {test['score']:g}/{test['max_score']:g}"

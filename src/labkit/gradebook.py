@@ -1,7 +1,10 @@
 """Grade every notebook in a folder, in parallel, into one CSV row per submission.
 
 Each submission is graded by its own `labkit grade` process with a hard time limit, so
-nothing one submission does (a crash of the grader included) can stop the others.
+nothing one submission does (a crash of the grader included) can stop the others. The lab
+comes from the assignment: `--lab`, else the folder's name, else (for `DIR/<lab>/*.ipynb`)
+the subfolder's name; only without any of these does a notebook's own metadata tell, noted
+on its row. When the gradebook returns, no process a submission started is left.
 """
 
 from __future__ import annotations
@@ -14,17 +17,22 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from labkit import sandbox
 from labkit.grade import NOTEBOOK_TIMEOUT, _short, labkit_env, ungradable
+from labkit.labs import load_labs
 
 FIXED = ["submission", "lab", "score", "max_score", "status", "notes"]
 
 
-def grade_one(path: Path, labs_root: str, timeout: float) -> dict:
+def grade_one(path: Path, labs_root: str, timeout: float, lab: str | None) -> dict:
     command = [sys.executable, "-m", "labkit", "grade", str(path), "--json", "--labs", labs_root,
-               "--timeout", str(timeout)]
+               "--timeout", str(timeout)] + (["--lab", lab] if lab else [])
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout + 60, env=labkit_env())
-        return json.loads(done.stdout)
+        result = json.loads(done.stdout)
+        if not isinstance(result, dict):
+            raise json.JSONDecodeError("not an object", done.stdout, 0)
+        return result
     except subprocess.TimeoutExpired:
         return ungradable(f"grading took longer than {timeout + 60:g} s")
     except json.JSONDecodeError:
@@ -32,21 +40,45 @@ def grade_one(path: Path, labs_root: str, timeout: float) -> dict:
         return ungradable(f"the grader failed: {_short(last[0] if last else f'exit {done.returncode}')}")
 
 
-def gradebook(folder: str | os.PathLike, out: str | os.PathLike, labs_root: str, jobs: int | None = None,
-              timeout: float = NOTEBOOK_TIMEOUT) -> list[dict]:
-    paths = sorted(p for p in Path(folder).glob("*.ipynb") if p.is_file())
-    jobs = jobs or os.cpu_count() or 1
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        results = list(pool.map(lambda p: grade_one(p, labs_root, timeout), paths))
+def submissions(folder: Path, lab: str | None, lab_names: set[str]) -> list[tuple[Path, str | None]]:
+    """(notebook, assigned lab) for DIR/*.ipynb and, without --lab, DIR/<lab>/*.ipynb."""
+    assigned = lab or (folder.resolve().name if folder.resolve().name in lab_names else None)
+    found = [(p, assigned) for p in sorted(folder.glob("*.ipynb")) if p.is_file()]
+    if not lab:
+        for sub in sorted(p for p in folder.iterdir() if p.is_dir() and p.name in lab_names):
+            found += [(p, sub.name) for p in sorted(sub.glob("*.ipynb")) if p.is_file()]
+    return found
 
+
+def status(result: dict) -> str:
+    if result.get("ungradable"):
+        return f"ungradable: {result['ungradable']}"
+    if result.get("review"):
+        return "needs review: " + "; ".join(result["review"])
+    return "graded"
+
+
+def gradebook(folder: str | os.PathLike, out: str | os.PathLike, labs_root: str, jobs: int | None = None,
+              timeout: float = NOTEBOOK_TIMEOUT, lab: str | None = None,
+              feedback: str | os.PathLike | None = None) -> list[dict]:
+    folder = Path(folder)
+    found = submissions(folder, lab, {l.name for l in load_labs(labs_root)})
+    jobs = jobs or os.cpu_count() or 1
+    reaping = sandbox.become_subreaper()  # a grade process that is killed leaves its kernel to us
+    try:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            results = list(pool.map(lambda item: grade_one(item[0], labs_root, timeout, item[1]), found))
+    finally:
+        if reaping:
+            sandbox.end_descendants()
+
+    names = [str(p.relative_to(folder)) for p, _ in found]
     several_labs = len({r["lab"] for r in results if r["lab"]}) > 1
     columns: list[str] = []
     rows = []
-    for path, result in zip(paths, results):
-        row = {"submission": path.name, "lab": result["lab"] or "", "score": result["score"],
-               "max_score": result["max_score"],
-               "status": f"ungradable: {result['ungradable']}" if result.get("ungradable") else "graded",
-               "notes": "; ".join(result.get("notes", []))}
+    for name, result in zip(names, results):
+        row = {"submission": name, "lab": result["lab"] or "", "score": result["score"],
+               "max_score": result["max_score"], "status": status(result), "notes": "; ".join(result.get("notes", []))}
         for test in result["tests"]:
             column = f"{result['lab']}:{test['name']}" if several_labs else test["name"]
             if column not in columns:
@@ -57,4 +89,33 @@ def gradebook(folder: str | os.PathLike, out: str | os.PathLike, labs_root: str,
         writer = csv.DictWriter(f, fieldnames=FIXED + columns, restval="")
         writer.writeheader()
         writer.writerows(rows)
+    if feedback:
+        write_feedback(Path(feedback), names, results)
     return rows
+
+
+def write_feedback(folder: Path, names: list[str], results: list[dict]) -> list[Path]:
+    """One Markdown file per submission, to hand back: the score, each test with its message, the notes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, result in zip(names, results):
+        path = folder / (name.replace(os.sep, "__").removesuffix(".ipynb") + ".md")
+        path.write_text(feedback_markdown(name, result), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def feedback_markdown(name: str, result: dict) -> str:
+    lines = [f"# Feedback on {name}", ""]
+    if result.get("ungradable"):
+        return "\n".join(lines + [f"This notebook could not be graded: {result['ungradable']}.", ""])
+    lines += [f"**Lab:** {result['lab']}  ", f"**Score:** {result['score']:g} / {result['max_score']:g}  ",
+              f"**Status:** {status(result)}", "", "| | Test | Points | What to fix |", "|---|---|---|---|"]
+    for test in result["tests"]:
+        mark = "✓" if test["passed"] else "✗"
+        message = " ".join(str(test["message"]).split()).replace("|", "\\|") or "—"
+        lines.append(f"| {mark} | {test['name'].replace('_', ' ')} | {test['score']:g} / {test['max_score']:g} | "
+                     f"{message} |")
+    if result.get("notes"):
+        lines += ["", "## Notes", ""] + [f"- {note}" for note in result["notes"]]
+    return "\n".join(lines) + "\n"

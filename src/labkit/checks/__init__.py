@@ -9,9 +9,12 @@ reference, and raises :class:`Mistake` with a message that names the mistake and
         ...
         expect(same, "in eval mode your Dropout changed its input: pass `self.training` to `F.dropout`")
 
-The argument names are the names the learner's notebook defines; the grader looks them up
-there. A public check cell calls ``dropout.check_task1(Dropout)``, which prints one line per
-check; the grader runs each check on its own, with a time limit, and scores it.
+The argument names are the names the learner's notebook defines. A check receives them as
+proxies (labkit.remote) and reaches the learner's code only through the probe (labkit.probe):
+in the notebook the probe answers in this process, while grading it answers from the learner's
+kernel and the check runs in the grader's process. A public check cell calls
+``dropout.check_task1(Dropout)``, which prints one line per check; the grader runs each check on
+its own, with a time limit, and scores it.
 """
 
 from __future__ import annotations
@@ -21,15 +24,12 @@ import inspect
 import signal
 import sys
 import threading
-import traceback
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
 TEST_TIMEOUT = 10.0  # seconds for one check or hidden test, unless it asks for more
 # Seconds the longest cell of a lab may run (the capstone's training); the grader gives each cell a bit more.
 LONGEST_CELL = 120.0
-_LABKIT_DIR = str(Path(__file__).resolve().parents[1])
 
 
 class Mistake(AssertionError):
@@ -50,8 +50,11 @@ def expect(condition, message: str) -> None:
 
 @contextlib.contextmanager
 def time_limit(seconds: float | None):
-    """Raise TimeLimit in this thread after `seconds` (main thread only; elsewhere no limit)."""
-    if not seconds or threading.current_thread() is not threading.main_thread():
+    """Raise TimeLimit in this thread after `seconds` (main thread only; elsewhere no limit).
+
+    Where there is no interval timer (Pyodide, in the browser lab) there is no limit either: the checks still run.
+    """
+    if not seconds or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
         yield
         return
 
@@ -95,6 +98,7 @@ class Outcome:
     passed: bool
     message: str
     fraction: float = 0.0  # of the points, when not passed
+    review: str | None = None  # why a person should look: the learner's side gave no usable answer
 
     @property
     def score(self) -> float:
@@ -135,15 +139,17 @@ class Bank:
                 return check
         raise KeyError(f"{self.lab} has no check named {name!r}")
 
-    def run(self, check: Check, symbols: dict, timeout: float | None = TEST_TIMEOUT) -> Outcome:
-        missing = [n for n in check.needs if n not in symbols]
-        if missing:
-            return Outcome(check, False, f"`{missing[0]}` is not defined: run the cell that defines it "
-                                         "(and keep torch's name for it)")
-        result, message = run_guarded(lambda: check.fn(*(symbols[n] for n in check.needs)), symbols, self.own,
-                                      check.timeout or timeout)
+    def run(self, check: Check, learner, timeout: float | None = TEST_TIMEOUT) -> Outcome:
+        """Run one check on the learner's code: `learner` is a connection to it (labkit.remote), or, in the
+        notebook, the dict of the learner's names (answered in this process, through the same probe)."""
+        from labkit.remote import LocalConnection
+
+        if isinstance(learner, dict):
+            learner = LocalConnection(learner, self.own)
+        result, message, review = run_guarded(lambda: check.fn(*(learner.name(n) for n in check.needs)), learner,
+                                              check.timeout or timeout)
         if message is not None:
-            return Outcome(check, False, message)
+            return Outcome(check, False, message, review=review)
         if isinstance(result, Partial) and result.fraction < 1:
             return Outcome(check, False, result.message, max(0.0, result.fraction))
         return Outcome(check, True, "")
@@ -161,67 +167,72 @@ class Bank:
         _summary_of(self, symbols)
 
 
-def run_guarded(call: Callable[[], object], symbols: dict, own: tuple[str, ...], timeout: float | None,
-                failure: type[BaseException] = Mistake) -> tuple[object, str | None]:
-    """Run `call` on the learner's code as the checks and the hidden tests both must: seeded, time-limited,
-    with numtorch's own versions of the layers in `own` refused. Returns (what call returned, None), or
-    (None, why it failed): a `failure` gives its own message, anything else names the learner's line."""
+def run_guarded(call: Callable[[], object], learner, timeout: float | None,
+                failure: type[BaseException] = Mistake) -> tuple[object, str | None, str | None]:
+    """Run a check (or a hidden test) against the learner's code, reached through the connection `learner`:
+    seeded on both sides, time-limited, the learner's answers told apart from the check's own errors.
+
+    Returns (what call returned, None, None), or (None, why it failed, None), or, when the learner's side
+    gave no usable answer, (None, why, the reason a person should look at the row)."""
+    from labkit.remote import LearnerRaised, NoAnswer, Remote
+
+    from labkit.probe import quiet_engine
+
     _seed()
     try:
-        with time_limit(timeout), contextlib.ExitStack() as stack:
-            for name in own:
-                stack.enter_context(forbid_reference(name))
-                _expect_not_subclass(symbols.get(name), name)
-            return call(), None
+        with learner.limit(timeout), quiet_engine():
+            learner.reset()
+            return call(), None, None
+    except NoAnswer as lost:
+        why = str(lost)
+        return None, limit_message(f"no usable answer from your notebook's kernel: {why}"), why
+    except LearnerRaised as error:  # first: the learner's own AssertionError is not a failed hidden test
+        if isinstance(error, NotImplementedError):
+            hint = f" ({error})" if str(error) else ""
+            return None, limit_message(f"not written yet: your code raised NotImplementedError{hint}"), None
+        return None, limit_message(f"your code raised {error.name}: {error}{error.where}"), None
     except (Mistake, failure) as failed:
-        return None, str(failed)
+        return None, limit_message(str(failed)), None
     except TimeLimit as limit:
-        return None, str(limit) + _where(limit)
-    except NotImplementedError as todo:
-        hint = f" ({todo})" if str(todo) else ""
-        return None, f"not written yet: your code raised NotImplementedError{hint}"
-    except Exception as error:  # the learner's code may raise anything; report, don't crash
-        return None, f"your code raised {type(error).__name__}: {error}{_where(error)}"
+        return None, limit_message(str(limit)), None
+    except Exception as error:  # the check's own computation failed on what the learner's code gave it
+        return None, limit_message(f"what your code returned could not be compared with torch's: the check's "
+                                   f"own computation raised {type(error).__name__}: {error}"), None
+
+
+MESSAGE_LIMIT = 600  # characters: the notebook and the grader cut a message at the same place
+
+
+def limit_message(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """The one length policy for feedback messages, in the notebook and in the grader."""
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @contextlib.contextmanager
 def forbid_reference(name: str):
-    """Make numtorch's own nn.<name> refuse to be built or called from the learner's code."""
+    """Make numtorch's own nn.<name> refuse to be built or called while the learner's code runs.
+
+    The probe enters this only around a request's call into the learner's code, so every call it stops is the
+    learner's; the checks' own reference computations run outside it. While grading, the layer is absent from
+    the learner's numtorch altogether, and this does nothing."""
     from numtorch import nn
 
-    reference = getattr(nn, name)
-    originals = {a: reference.__dict__[a] for a in ("__init__", "forward") if a in reference.__dict__}
+    reference = getattr(nn, name, None)
+    originals = {a: reference.__dict__[a] for a in ("__init__", "forward")
+                 if reference is not None and a in reference.__dict__}
 
-    def guarded(original):
-        def wrapper(*args, **kwargs):
-            if _called_by_learner():
-                raise Mistake(f"your code uses numtorch's own `nn.{name}` (by subclassing or calling it): "
-                              f"write {name} yourself, on top of `nn.Module` and `F`")
-            return original(*args, **kwargs)
-
-        return wrapper
+    def refuse(*args, **kwargs):
+        raise Mistake(f"your code uses numtorch's own `nn.{name}` (by subclassing or calling it): "
+                      f"write {name} yourself, on top of `nn.Module` and `F`")
 
     try:
-        for attr, original in originals.items():
-            setattr(reference, attr, guarded(original))
+        for attr in originals:
+            setattr(reference, attr, refuse)
         yield
     finally:
         for attr, original in originals.items():
             setattr(reference, attr, original)
-
-
-def _expect_not_subclass(cls, name: str) -> None:
-    from numtorch import nn
-
-    expect(not (isinstance(cls, type) and issubclass(cls, getattr(nn, name))),
-           f"your {name} subclasses numtorch's own `nn.{name}`: subclass `nn.Module` and write it yourself")
-
-
-def _called_by_learner() -> bool:
-    frame = sys._getframe(2)
-    while frame is not None and "numtorch" in Path(frame.f_code.co_filename).parts:
-        frame = frame.f_back
-    return frame is not None and not frame.f_code.co_filename.startswith(_LABKIT_DIR)
 
 
 def _summary_of(bank: "Bank", symbols: dict) -> None:
@@ -238,17 +249,3 @@ def _seed(seed: int = 0) -> None:
     numtorch = sys.modules.get("numtorch")
     if numtorch is not None and hasattr(numtorch, "manual_seed"):
         numtorch.manual_seed(seed)
-
-
-def _where(error: BaseException) -> str:
-    """Point at the learner's line: the last frame outside labkit and numtorch."""
-    frames = [f for f in traceback.extract_tb(error.__traceback__) if not _is_library(f.filename)]
-    if not frames:
-        return ""
-    frame = frames[-1]
-    line = f": `{frame.line.strip()}`" if frame.line else ""
-    return f" (in `{frame.name}`{line})"
-
-
-def _is_library(filename: str) -> bool:
-    return filename.startswith(_LABKIT_DIR) or "numtorch" in Path(filename).parts or "site-packages" in filename

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 
 import numtorch
 import numtorch.nn.functional as F
 from numtorch import nn
 from labkit.checks import Mistake, expect
-from labkit.functional_calls import trace_calls
+from labkit.remote import backward, call_traced
 
 
 def values(t) -> np.ndarray:
@@ -72,57 +70,33 @@ def expect_uniform(t, bound: float, what: str, rule: str) -> None:
            f"{what} does not look uniform on ±{bound:.3g}: use {rule}")
 
 
-def traced(fn, *args):
-    """Call fn(*args), returning its result and the names of the F functions it called."""
-    calls = []
-    with trace_calls(F, lambda name, a, k, out: calls.append((name, a, k))):
-        out = fn(*args)
-    return out, calls
-
-
-@contextlib.contextmanager
-def spy(fname: str):
-    """Record the arguments of every call to F.<fname> as it starts (so even a call that raises is seen)."""
-    calls, original = [], getattr(F, fname)
-
-    def recording(*args, **kwargs):
-        calls.append((args, kwargs))
-        return original(*args, **kwargs)
-
-    setattr(F, fname, recording)
-    try:
-        yield calls
-    finally:
-        setattr(F, fname, original)
-
-
 def expect_one_call(module, x, fname: str, layer: str, sentence: str):
-    """module(x) calls F.<fname> once and nothing else from F; returns (output, that call's args, kwargs)."""
-    out, calls = traced(module, x)
-    names = [name for name, _, _ in calls]
+    """module(x) calls F.<fname> once and nothing else from F; returns its output."""
+    out, calls, error = call_traced(module, x)
+    names = [c["name"] for c in calls]
     expect(fname in names,
            f"your {layer}.forward never calls F.{fname}; the whole forward should be one line: `{sentence}`"
            + (f" (it called {', '.join('F.' + n for n in names)})" if names else ""))
     expect(names == [fname], f"your {layer}.forward calls {', '.join('F.' + n for n in names)}; "
                              f"F.{fname} alone does the work: `{sentence}`")
-    return (out,) + calls[0][1:]
+    if error is not None:
+        raise error
+    return out
 
 
 def expect_gradients(module, x, names: list, layer: str) -> None:
     """A backward pass through module(x) reaches x and each named parameter."""
-    x = x.detach().requires_grad_(True)
-    module.zero_grad()
-    out = module(x)
+    out, grads = backward(module, x, names=names)
     expect(isinstance(out, numtorch.Tensor), f"your {layer} returned a {type(out).__name__}, not a tensor")
-    expect(out.requires_grad, f"the output of your {layer} is cut off from autograd: compute it with tensor "
-                              "operations (F...), not with `.data`, `.numpy()` or NumPy")
-    (out * numtorch.tensor(np.random.default_rng(1).standard_normal(shape(out)), dtype=out.dtype)).sum().backward()
+    expect(grads is not None and out.requires_grad,
+           f"the output of your {layer} is cut off from autograd: compute it with tensor "
+           "operations (F...), not with `.data`, `.numpy()` or NumPy")
     for name in names:
-        grad = getattr(module, name).grad
+        grad = grads.get(name)
         expect(grad is not None and np.any(values(grad) != 0),
                f"no gradient reached `self.{name}`: compute the output from the parameter itself, "
                "not from a copy or its `.data`")
-    expect(x.grad is not None, f"no gradient reached the input of your {layer}")
+    expect(grads.get("arg0") is not None, f"no gradient reached the input of your {layer}")
 
 
 def expect_repr(module, reference, layer: str) -> None:

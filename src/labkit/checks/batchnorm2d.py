@@ -6,6 +6,7 @@ import numtorch
 import numtorch.nn.functional as F
 from numtorch import nn
 from labkit.checks import Bank, Mistake, expect
+from labkit.remote import assign, is_module
 from labkit.checks._common import (expect_gradients, expect_no_parameter, expect_one_call, expect_parameters,
                                    expect_repr, expect_state_dict_keys, same, shape, values)
 
@@ -41,7 +42,7 @@ def batch(n=8, c=3, h=4, w=5):
 def weight_and_bias_are_parameters_starting_at_1_and_0(BatchNorm2d):
     """weight (ones) and bias (zeros), shape (num_features,), are Parameters"""
     m = BatchNorm2d(3)
-    expect(isinstance(m, nn.Module), "your BatchNorm2d is not an nn.Module: `class BatchNorm2d(nn.Module):`")
+    expect(is_module(m), "your BatchNorm2d is not an nn.Module: `class BatchNorm2d(nn.Module):`")
     expect_parameters(m, {"weight": (3,), "bias": (3,)}, "BatchNorm2d")
     expect(np.all(values(m.weight) == 1) and np.all(values(m.bias) == 0),
            "weight should start at ones and bias at zeros, so that a fresh layer only normalises "
@@ -109,8 +110,8 @@ def no_tracking_registers_none_buffers(BatchNorm2d):
 def training_output_matches_F_batch_norm(BatchNorm2d):
     """in training mode module(x) equals F.batch_norm(x, ..., training=True)"""
     m = BatchNorm2d(3)
-    m.weight.data[:] = [0.5, 2.0, -1.0]
-    m.bias.data[:] = [0.1, 0.2, 0.3]
+    assign(m, "weight", [0.5, 2.0, -1.0])
+    assign(m, "bias", [0.1, 0.2, 0.3])
     x = batch()
     y = m(x)
     want = F.batch_norm(x, None, None, m.weight, m.bias, True, 0.1, 1e-5)
@@ -194,8 +195,8 @@ def momentum_none_is_a_cumulative_average(BatchNorm2d):
 def eval_mode_uses_the_running_stats(BatchNorm2d):
     """in eval mode the output uses running_mean and running_var, and leaves them alone"""
     m = BatchNorm2d(3)
-    m.running_mean.data[:] = [1.0, -2.0, 0.5]
-    m.running_var.data[:] = [4.0, 0.25, 1.0]
+    assign(m, "running_mean", [1.0, -2.0, 0.5])
+    assign(m, "running_var", [4.0, 0.25, 1.0])
     m.eval()
     x = batch()
     y = m(x)

@@ -6,8 +6,9 @@ import numtorch
 import numtorch.nn.functional as F
 from numtorch import nn
 from labkit.checks import Bank, Mistake, expect
+from labkit.remote import LearnerRaised, call_traced, is_module
 from labkit.checks._common import (expect_gradients, expect_no_parameter, expect_one_call, expect_parameters,
-                                   expect_repr, expect_state_dict_keys, expect_uniform, same, shape, spy)
+                                   expect_repr, expect_state_dict_keys, expect_uniform, same, shape)
 
 bank = Bank("Lab 1 · Conv2d", {1: "__init__ and reset_parameters", 2: "forward and extra_repr"}, own=("Conv2d",))
 RULE = ("b = 1/sqrt(fan_in), fan_in = in_channels // groups * kH * kW "
@@ -34,7 +35,7 @@ def summary(Conv2d):
 def keeps_the_arguments_as_pairs(Conv2d):
     """kernel_size, stride, padding and dilation are kept as (h, w) pairs"""
     m = Conv2d(4, 6, 3, stride=2, padding=1)
-    expect(isinstance(m, nn.Module), "your Conv2d is not an nn.Module: `class Conv2d(nn.Module):`")
+    expect(is_module(m), "your Conv2d is not an nn.Module: `class Conv2d(nn.Module):`")
     want = {"in_channels": 4, "out_channels": 6, "kernel_size": (3, 3), "stride": (2, 2), "padding": (1, 1),
             "dilation": (1, 1), "groups": 1}
     for name, value in want.items():
@@ -97,12 +98,17 @@ def bias_init_is_torchs_default(Conv2d):
 def rejects_groups_that_do_not_divide_the_channels(Conv2d):
     """groups must divide in_channels and out_channels (ValueError otherwise)"""
     for args, what in (((5, 6, 3), "in_channels=5"), ((4, 5, 3), "out_channels=5"), ((4, 4, 3), None)):
+        groups = 2 if what else 0
+        tried = f"Conv2d({', '.join(map(str, args))}, groups={groups})"
+        should = f"{what} is not divisible by groups=2" if what else "groups must be a positive integer"
         try:
-            Conv2d(*args, groups=2 if what else 0)
+            Conv2d(*args, groups=groups)
         except ValueError:
             continue
-        raise Mistake(f"Conv2d({', '.join(map(str, args))}, groups={2 if what else 0}) should raise ValueError: "
-                      + (f"{what} is not divisible by groups=2" if what else "groups must be a positive integer"))
+        except LearnerRaised as error:
+            raise Mistake(f"{tried} should raise ValueError ({should}), but your code raised "
+                          f"{error.name}: {error}{error.where}") from None
+        raise Mistake(f"{tried} should raise ValueError: {should}")
 
 
 @bank.check(task=2, points=3)
@@ -110,21 +116,21 @@ def forward_matches_F_conv2d(Conv2d):
     """module(x) equals F.conv2d(x, weight, bias, stride, padding, dilation, groups)"""
     m = Conv2d(4, 6, (3, 2), stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=2)
     x = numtorch.randn(2, 4, 9, 8)
-    error = None
-    with spy("conv2d") as calls:
-        try:
-            y = m(x)
-        except Exception as raised:
-            error = raised
-    if calls:
+    y, calls, error = call_traced(m, x)
+    call = next((c for c in calls if c["name"] == "conv2d"), None)
+    if call:
         names = ["input", "weight", "bias", "stride", "padding", "dilation", "groups"]
-        given = dict(zip(names, calls[0][0]), **calls[0][1])
+        given = set(names[:call["positional"]]) | set(call["keywords"])
         left_out = [n for n in names[3:] if n not in given]
         expect(not left_out, f"your forward calls F.conv2d without {', '.join(left_out)}, so it uses the "
                              f"default; pass every argument: `{SENTENCE}`")
     if error is not None:
         raise error
-    want = F.conv2d(x, m.weight, m.bias, m.stride, m.padding, m.dilation, m.groups)
+    expect(isinstance(y, numtorch.Tensor), f"your Conv2d returned a {type(y).__name__}, not a tensor")
+    weight = m.weight
+    expect(shape(weight) == (6, 2, 3, 2), f"Conv2d(4, 6, (3, 2), groups=2).weight has shape {shape(weight)}, but "
+                                          "torch's is (6, 2, 3, 2): F.conv2d cannot use it")
+    want = F.conv2d(x, weight, m.bias, (2, 1), (1, 2), (1, 2), 2)
     expect(shape(y) == shape(want), f"for stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=2 your output has "
                                     f"shape {shape(y)}, but torch's has {shape(want)}")
     expect(same(y, want), f"your output differs from F.conv2d with the module's own arguments: `{SENTENCE}`")
@@ -141,7 +147,9 @@ def forward_works_without_bias(Conv2d):
     """Conv2d(..., bias=False) adds no bias"""
     m = Conv2d(2, 3, 3, padding=1, bias=False)
     x = numtorch.randn(1, 2, 5, 5)
-    expect(same(m(x), F.conv2d(x, m.weight, None, 1, 1)), "with bias=False pass `self.bias` (None) to F.conv2d")
+    y, weight = m(x), m.weight
+    expect(isinstance(y, numtorch.Tensor) and shape(weight) == (3, 2, 3, 3) and same(y, F.conv2d(x, weight, None, 1, 1)),
+           "with bias=False pass `self.bias` (None) to F.conv2d")
 
 
 @bank.check(task=2)

@@ -6,6 +6,7 @@ import numtorch
 import numtorch.nn.functional as F
 from numtorch import nn
 from labkit.checks import Bank, Mistake, expect
+from labkit.remote import backward, is_module, seed
 from labkit.checks._common import expect_gradients, expect_one_call, expect_repr, same, values
 
 bank = Bank("Lab 2 · Dropout", {1: "__init__", 2: "forward and extra_repr"}, own=("Dropout",))
@@ -30,7 +31,7 @@ def summary(Dropout):
 @bank.check(task=1)
 def keeps_p_with_torchs_default(Dropout):
     """Dropout() keeps p = 0.5, Dropout(0.2) keeps p = 0.2"""
-    expect(isinstance(Dropout(), nn.Module), "your Dropout is not an nn.Module: `class Dropout(nn.Module):`")
+    expect(is_module(Dropout()), "your Dropout is not an nn.Module: `class Dropout(nn.Module):`")
     for args, want in (((), 0.5), ((0.2,), 0.2)):
         got = getattr(Dropout(*args), "p", "missing")
         expect(got == want, f"Dropout({', '.join(map(str, args))}).p is {got!r}, but torch's is {want}"
@@ -115,7 +116,7 @@ def matches_F_dropout_with_the_same_seed(Dropout):
     x = numtorch.randn(30, 40)
     for training in (True, False):
         m.train(training)
-        numtorch.manual_seed(5)
+        seed(m, 5)
         y = m(x)
         numtorch.manual_seed(5)
         expect(same(y, F.dropout(x, 0.4, training)),
@@ -145,14 +146,12 @@ def p_equal_1_drops_everything_without_nan(Dropout):
 def gradients_flow_through_kept_elements(Dropout):
     """backward() reaches the input, through the kept elements"""
     m = Dropout(0.5)
-    x = numtorch.randn(8, 8, requires_grad=True)
-    numtorch.manual_seed(2)
-    y = m(x)
-    expect(isinstance(y, numtorch.Tensor) and y.requires_grad,
+    seed(m, 2)
+    y, grads = backward(m, numtorch.randn(8, 8), np.ones((8, 8), dtype=np.float32))
+    expect(isinstance(y, numtorch.Tensor) and grads is not None,
            "the output of your Dropout is cut off from autograd: use F.dropout, not NumPy")
-    y.sum().backward()
     kept = values(y) != 0
-    expect(x.grad is not None and np.allclose(values(x.grad)[kept], 2.0),
+    expect(grads.get("arg0") is not None and np.allclose(values(grads["arg0"])[kept], 2.0),
            "the gradient through a kept element should be 1/(1-p) = 2 for p=0.5")
     expect_gradients(m, numtorch.randn(3, 3), [], "Dropout")
 

@@ -6,6 +6,7 @@ import numtorch
 import numtorch.nn.functional as F
 from numtorch import nn
 from labkit.checks import Bank, expect
+from labkit.remote import is_module, seed
 from labkit.checks._common import (expect_gradients, expect_no_parameter, expect_one_call, expect_parameters,
                                    expect_repr, expect_state_dict_keys, expect_uniform, same, shape, values)
 
@@ -33,7 +34,7 @@ def summary(Linear):
 def registers_weight_and_bias_as_parameters(Linear):
     """weight (out_features, in_features) and bias (out_features,) are Parameters"""
     m = Linear(3, 2)
-    expect(isinstance(m, nn.Module), "your Linear is not an nn.Module: `class Linear(nn.Module):`")
+    expect(is_module(m), "your Linear is not an nn.Module: `class Linear(nn.Module):`")
     w = getattr(m, "weight", None)
     expect(w is None or shape(w) != (3, 2),
            "`self.weight` has shape (in_features, out_features) = (3, 2), but torch's is (out_features, in_features) "
@@ -76,10 +77,10 @@ def reset_parameters_draws_again(Linear):
     m = Linear(5, 4)
     expect(callable(getattr(m, "reset_parameters", None)), "write `reset_parameters(self)` and call it at the end "
                                                            "of __init__, as torch does")
-    numtorch.manual_seed(3)
+    seed(m, 3)
     m.reset_parameters()
     first = values(m.weight)
-    numtorch.manual_seed(3)
+    seed(m, 3)
     m.reset_parameters()
     expect(same(first, m.weight), "after the same manual_seed, reset_parameters() gave different weights: "
                                   "draw them with numtorch's init functions, not NumPy's generator")
@@ -92,8 +93,12 @@ def reset_parameters_draws_again(Linear):
 def forward_matches_F_linear(Linear):
     """module(x) equals F.linear(x, weight, bias), for any leading dimensions"""
     m = Linear(3, 2)
+    weight = m.weight
+    expect(shape(weight) == (2, 3), f"Linear(3, 2).weight has shape {shape(weight)}, but torch's is (out_features, "
+                                    "in_features) = (2, 3), the layout F.linear expects")
     for x in (numtorch.randn(5, 3), numtorch.randn(2, 4, 3)):
         y = m(x)
+        expect(isinstance(y, numtorch.Tensor), f"your Linear returned a {type(y).__name__}, not a tensor")
         want = F.linear(x, m.weight, m.bias)
         expect(shape(y) == shape(want), f"for an input of shape {shape(x)} your Linear returned shape {shape(y)}, "
                                         f"but torch returns {shape(want)}")
@@ -118,7 +123,7 @@ def forward_works_without_bias(Linear):
     except TypeError as error:  # e.g. `F.linear(x, w) + self.bias` with the bias None
         expect("NoneType" not in str(error), f"{advice} (your forward raised `{error}`)")
         raise
-    expect(same(y, x @ m.weight.T), advice)
+    expect(isinstance(y, numtorch.Tensor) and same(y, x @ m.weight.T), advice)
 
 
 @bank.check(task=2)

@@ -1,0 +1,126 @@
+"""The red team: every attack in tests/labs/redteam.py, graded by one real `labkit gradebook` beside honest
+submissions and a saboteur. Each attack scores no more than the blank notebook of its lab; the honest
+submissions keep full marks; no process outlives the gradebook; no submission file changes."""
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from labtools import sha256
+from labkit import sandbox
+from redteam import ATTACKS, SABOTEUR
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory):
+    root = tmp_path_factory.mktemp("released")
+    for kind in ("student", "solution"):
+        args = ["release", "--out", str(root / kind)] + (["--solutions"] if kind == "solution" else [])
+        subprocess.run([sys.executable, "-m", "labkit", *args], check=True, capture_output=True)
+    return root
+
+
+def with_cell(path: Path, code: str, out: Path) -> Path:
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(code))
+    nbformat.write(nb, out)
+    return out
+
+
+def leftovers() -> list[str]:
+    """Command lines of processes still running a grading kernel."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "labkit-run-" in cmdline:
+            found.append(cmdline)
+    return found
+
+
+@pytest.fixture(scope="module")
+def graded(released, tmp_path_factory):
+    root = tmp_path_factory.mktemp("redteam")
+    submissions = root / "submissions"
+    for lab in ("2_dropout", "3_batchnorm2d", "4_capstone"):
+        (submissions / lab).mkdir(parents=True)
+        nbformat.write(nbformat.read(released / "student" / f"{lab}.ipynb", as_version=4),
+                       submissions / lab / "blank.ipynb")
+    dropout = submissions / "2_dropout"
+    for name in ("honest-a", "honest-b"):
+        nbformat.write(nbformat.read(released / "solution" / "2_dropout.ipynb", as_version=4), dropout / f"{name}.ipynb")
+    with_cell(released / "student" / "2_dropout.ipynb", SABOTEUR, dropout / "saboteur.ipynb")
+    for number, attack in enumerate(ATTACKS):
+        with_cell(released / "student" / f"{attack.lab}.ipynb", attack.code,
+                  submissions / attack.lab / f"attack-{number:02d}.ipynb")
+    # A correct Dropout handed in as the BatchNorm2d submission, its metadata left saying 2_dropout.
+    nbformat.write(nbformat.read(released / "solution" / "2_dropout.ipynb", as_version=4),
+                   submissions / "3_batchnorm2d" / "disguised.ipynb")
+    hashes = {p: sha256(p) for p in submissions.rglob("*.ipynb")}
+    done = subprocess.run([sys.executable, "-m", "labkit", "gradebook", str(submissions), "--out",
+                           str(root / "grades.csv"), "--timeout", "120", "--feedback", str(root / "feedback")],
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = {r["submission"]: r for r in csv.DictReader(open(root / "grades.csv", encoding="utf-8"))}
+    return {"rows": rows, "hashes": hashes, "leftovers": leftovers(), "root": root}
+
+
+def test_the_blank_notebooks_score_zero_and_the_honest_ones_full_marks(graded):
+    rows = graded["rows"]
+    for lab in ("2_dropout", "3_batchnorm2d", "4_capstone"):
+        assert float(rows[f"{lab}/blank.ipynb"]["score"]) == 0, rows[f"{lab}/blank.ipynb"]
+    for name in ("honest-a", "honest-b"):
+        row = rows[f"2_dropout/{name}.ipynb"]
+        assert row["status"] == "graded" and float(row["score"]) == float(row["max_score"]) > 0, row
+
+
+@pytest.mark.parametrize("number", range(len(ATTACKS)), ids=[a.name.replace(" ", "-") for a in ATTACKS])
+def test_an_attack_scores_no_more_than_the_blank_notebook(graded, number):
+    attack = ATTACKS[number]
+    row = graded["rows"][f"{attack.lab}/attack-{number:02d}.ipynb"]
+    blank = graded["rows"][f"{attack.lab}/blank.ipynb"]
+    assert float(row["score"]) <= float(blank["score"]), row
+    assert row["lab"] == attack.lab
+
+
+def test_forged_duplicate_or_missing_answers_flag_the_row_for_review(graded):
+    rows = graded["rows"]
+    for number, attack in enumerate(ATTACKS):
+        if attack.name in ("answer every request twice", "forge, then end the kernel with os._exit",
+                           "print answers from inside the learner's code"):
+            row = rows[f"{attack.lab}/attack-{number:02d}.ipynb"]
+            assert row["status"].startswith("needs review: "), row
+
+
+def test_a_disguised_submission_is_graded_as_the_assigned_lab_with_a_note(graded):
+    row = graded["rows"]["3_batchnorm2d/disguised.ipynb"]
+    assert row["lab"] == "3_batchnorm2d" and float(row["score"]) == 0, row
+    assert "metadata says it answers 2_dropout" in row["notes"], row
+
+
+def test_a_saboteur_changes_nothing_for_the_others_and_outlives_nothing(graded):
+    assert float(graded["rows"]["2_dropout/saboteur.ipynb"]["score"]) == 0
+    assert graded["leftovers"] == []
+    assert {p: sha256(p) for p in graded["hashes"]} == graded["hashes"]
+
+
+@pytest.mark.skipif(sandbox.mode() == "none", reason="without namespaces the answer keys stay readable (see labs/README.md)")
+def test_the_answer_keys_are_out_of_the_learners_reach(graded):
+    number = next(i for i, a in enumerate(ATTACKS) if a.name == "read the answer key and the hidden tests")
+    assert float(graded["rows"][f"2_dropout/attack-{number:02d}.ipynb"]["score"]) == 0
+
+
+def test_every_submission_gets_a_feedback_file_with_its_score_and_messages(graded):
+    feedback = graded["root"] / "feedback"
+    honest = (feedback / "2_dropout__honest-a.md").read_text(encoding="utf-8")
+    assert "**Score:** " in honest and "is identity in eval mode" in honest
+    blank = (feedback / "2_dropout__blank.md").read_text(encoding="utf-8")
+    assert "not written yet" in blank and "✗" in blank
+    assert len(list(feedback.glob("*.md"))) == len(graded["rows"])
