@@ -26,7 +26,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "_build" / "html"
 CHROMIUM = "/usr/bin/chromium"
 # Without the networking flags Chromium phones home at start-up, and those requests fail
-# on a machine with no internet. The sandbox needs privileges CI's root user lacks.
+# on a machine with no internet. The sandbox needs privileges CI's root user lacks. No host
+# but 127.0.0.1 resolves, so that nothing can leave the machine even where routing (below)
+# does not reach, e.g. requests of the browser lab's web workers.
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -35,6 +37,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
 
 
