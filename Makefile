@@ -63,10 +63,22 @@ $(SRC_STAMP): $(shell find src -name '*.py')
 	mkdir -p _build
 	touch $@
 
+# The browser lab (JupyterLite, book/lite/build.py), rebuilt from clean when anything it holds
+# changes: the engine and labkit, the labs, the book's pages, its own pins and settings.
+LITE_APP := _build/lite/app
+LITE_STAMP := _build/lite.stamp
+$(LITE_STAMP): $(VENV_STAMP) $(NODE_STAMP) $(shell find src labs book -name '*.py' -o -name '*.md' -o -name '*.npz') \
+  $(wildcard book/lite/*) pyproject.toml
+	$(BIN)/python book/lite/build.py --out $(LITE_APP)
+	touch $@
+
 # --all rebuilds every page so that -W sees every warning; execution stays cached
-# (execute_notebooks: cache), so unchanged pages are not re-run.
-book: $(VENV_STAMP) $(VENDOR_STAMP) $(SRC_STAMP)
+# (execute_notebooks: cache), so unchanged pages are not re-run. The browser lab is copied in
+# after Sphinx, whose output folder it must not share with an older build of itself.
+book: $(VENV_STAMP) $(VENDOR_STAMP) $(SRC_STAMP) $(LITE_STAMP)
 	$(BIN)/jupyter-book build --all -W --keep-going .
+	rm -rf _build/html/lite
+	cp -r $(LITE_APP) _build/html/lite
 
 # Unit, parity, lab and site tests, plus every book notebook re-run under nbval: once as
 # written (numtorch) and once converted to PyTorch, hidden assertion cells included.

@@ -52,9 +52,10 @@ def expect(condition, message: str) -> None:
 def time_limit(seconds: float | None):
     """Raise TimeLimit in this thread after `seconds` (main thread only; elsewhere no limit).
 
-    Where there is no interval timer (Pyodide, in the browser lab) there is no limit either: the checks still run.
+    Pyodide (the browser lab) has no interval timers: there the check runs with no limit.
     """
-    if not seconds or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+    if (not seconds or threading.current_thread() is not threading.main_thread()
+            or not hasattr(signal, "setitimer")):
         yield
         return
 

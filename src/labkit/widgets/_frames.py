@@ -27,6 +27,9 @@ from PIL import Image
 
 import numtorch
 
+# CPU seconds of this thread; Pyodide (the browser lab) has no thread clock, and runs one thread.
+_cpu_time = getattr(time, "thread_time", time.process_time)
+
 # Colours of the two modes, used by every explorer so that "orange = train" holds across the book.
 TRAIN_COLOUR = "#e76f51"
 EVAL_COLOUR = "#2a9d8f"
@@ -229,7 +232,7 @@ class FrameExplorer:
         self.result = result
 
     def _on_change(self, change=None):
-        start, start_cpu = time.perf_counter(), time.thread_time()
+        start, start_cpu = time.perf_counter(), _cpu_time()
         self._fill(self._current_key())
         self.redraw_seconds = time.perf_counter() - start
-        self.redraw_cpu_seconds = time.thread_time() - start_cpu
+        self.redraw_cpu_seconds = _cpu_time() - start_cpu

