@@ -65,26 +65,32 @@ def received_argument(functional, name, args, kwargs, argument):
 
 
 @contextmanager
-def trace_calls(functional, callback):
+def trace_calls(functional, callback, *, when="returned"):
     """Report every call of ``functional``'s public functions made inside the ``with`` block.
 
-    ``callback(name, args, kwargs, output)`` runs after each outermost call (a
-    ``cross_entropy`` that calls ``log_softmax`` reports itself only). The attributes are
-    swapped for reporting wrappers while the block runs and put back after, even if it
-    raises, so watching costs nothing when it is off.
+    ``callback(name, args, kwargs, output)`` runs after each outermost call returns (a
+    ``cross_entropy`` that calls ``log_softmax`` reports itself only). With
+    ``when="started"`` it runs as each outermost call starts, with ``output=None``, so that
+    a call that raises is reported too. The attributes are swapped for reporting wrappers
+    while the block runs and put back after, even if it raises, so watching costs nothing
+    when it is off.
     """
+    if when not in ("returned", "started"):
+        raise ValueError(f"when must be 'returned' or 'started', but got {when!r}")
     originals = {name: getattr(functional, name) for name in public_functions(functional)}
     depth = 0
 
     def wrap(name, fn):
         def traced(*args, **kwargs):
             nonlocal depth
+            if depth == 0 and when == "started":
+                callback(name, args, kwargs, None)
             depth += 1
             try:
                 out = fn(*args, **kwargs)
             finally:
                 depth -= 1
-            if depth == 0:
+            if depth == 0 and when == "returned":
                 callback(name, args, kwargs, out)
             return out
         traced.__name__, traced.__doc__, traced.__wrapped__ = name, fn.__doc__, fn

@@ -288,35 +288,17 @@ class Probe:
         return {"value": encode(out, self.objects), "modes": modes}
 
 
-@contextlib.contextmanager
 def _tracing(calls: list):
     """Record each outermost call into F as it starts (so even a call that raises is seen): its name, how many
     positional arguments and which keywords it got."""
     import numtorch.nn.functional as F
 
-    originals = {n: getattr(F, n) for n in F.__all__ if n != "trace_calls" and callable(getattr(F, n, None))}
-    depth = [0]
+    from labkit.functional_calls import trace_calls
 
-    def wrap(name, fn):
-        def recording(*args, **kwargs):
-            if depth[0] == 0:
-                calls.append({"dict": [["name", name], ["positional", len(args)],
-                                       ["keywords", {"list": sorted(kwargs)}]]})
-            depth[0] += 1
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                depth[0] -= 1
+    def record(name, args, kwargs, _):
+        calls.append({"dict": [["name", name], ["positional", len(args)], ["keywords", {"list": sorted(kwargs)}]]})
 
-        return recording
-
-    for name, fn in originals.items():
-        setattr(F, name, wrap(name, fn))
-    try:
-        yield
-    finally:
-        for name, fn in originals.items():
-            setattr(F, name, fn)
+    return trace_calls(F, record, when="started")
 
 
 @contextlib.contextmanager

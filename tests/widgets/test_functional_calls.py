@@ -57,6 +57,22 @@ def test_only_the_outermost_call_is_reported():
     assert calls == [("outer", (1,), 4), ("inner", (5,), 6)]
 
 
+def test_reporting_at_the_start_sees_a_call_that_raises_and_only_the_outermost(engine):
+    F = functional_of(engine)
+    calls = []
+    with pytest.raises(RuntimeError):
+        with trace_calls(F, lambda name, args, kwargs, out: calls.append((name, out)), when="started"):
+            F.cross_entropy(engine.randn(4, 3), engine.tensor([0, 1, 2, 0]))
+            engine.nn.Linear(3, 2)(engine.randn(4, 5))  # wrong in_features: linear raises
+    assert calls == [("cross_entropy", None), ("linear", None)]
+
+
+def test_trace_calls_refuses_an_unknown_moment():
+    with pytest.raises(ValueError, match="when must be 'returned' or 'started', but got 'later'"):
+        with trace_calls(types.ModuleType("empty"), print, when="later"):
+            pass
+
+
 def test_received_argument_fills_in_defaults_and_says_none_for_absent_parameters(engine):
     F = functional_of(engine)
     x = engine.ones(3)
