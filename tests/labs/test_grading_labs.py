@@ -17,15 +17,6 @@ from labkit.labs import load_labs
 LABS = load_labs()
 
 
-@pytest.fixture(scope="module")
-def released(tmp_path_factory):
-    root = tmp_path_factory.mktemp("released")
-    for kind in ("student", "solution"):
-        args = ["release", "--out", str(root / kind)] + (["--solutions"] if kind == "solution" else [])
-        subprocess.run([sys.executable, "-m", "labkit", *args], check=True, capture_output=True)
-    return root
-
-
 def grade(path):
     done = subprocess.run([sys.executable, "-m", "labkit", "grade", str(path), "--json"], capture_output=True,
                           text=True, timeout=120)

@@ -16,15 +16,6 @@ from labkit import sandbox
 from redteam import ATTACKS, SABOTEUR
 
 
-@pytest.fixture(scope="module")
-def released(tmp_path_factory):
-    root = tmp_path_factory.mktemp("released")
-    for kind in ("student", "solution"):
-        args = ["release", "--out", str(root / kind)] + (["--solutions"] if kind == "solution" else [])
-        subprocess.run([sys.executable, "-m", "labkit", *args], check=True, capture_output=True)
-    return root
-
-
 def with_cell(path: Path, code: str, out: Path) -> Path:
     nb = nbformat.read(path, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(code))
