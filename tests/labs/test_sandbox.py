@@ -26,16 +26,27 @@ def test_without_names_leaves_a_module_without_them_untouched():
 
 
 def test_a_detached_grandchild_is_found_and_ended(tmp_path):
-    assert sandbox.become_subreaper()
+    # In a process of its own: ending every descendant of the test process itself would also end
+    # what the test session started (the shared Chromium, servers of other tests).
     marker = tmp_path / "alive"
-    script = (f"import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
-              f"        open({str(marker)!r}, 'w').close()\n        time.sleep(600)\n    os._exit(0)\n")
-    subprocess.run([sys.executable, "-c", script], check=True)
-    for _ in range(100):
-        if marker.exists():
-            break
-        time.sleep(0.05)
-    orphans = sandbox.descendants()
-    assert orphans, "the detached grandchild should have become our child"
-    sandbox.end_descendants()
-    assert not [p for p in orphans if os.path.exists(f"/proc/{p}") and "Z" not in open(f"/proc/{p}/stat").read().split()[2]]
+    grandchild = (f"import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+                  f"        open({str(marker)!r}, 'w').close()\n        time.sleep(600)\n    os._exit(0)\n")
+    grader = f"""
+import os, subprocess, sys, time
+from labkit import sandbox
+assert sandbox.become_subreaper()
+subprocess.run([sys.executable, "-c", {grandchild!r}], check=True)
+for _ in range(100):
+    if os.path.exists({str(marker)!r}):
+        break
+    time.sleep(0.05)
+orphans = sandbox.descendants()
+sandbox.end_descendants()
+alive = [p for p in orphans if os.path.exists(f"/proc/{{p}}") and open(f"/proc/{{p}}/stat").read().split()[2] != "Z"]
+print(len(orphans), len(alive))
+"""
+    done = subprocess.run([sys.executable, "-c", grader], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    found, alive = map(int, done.stdout.split())
+    assert found >= 1, "the detached grandchild should have become the grader's child"
+    assert alive == 0, "a descendant outlived end_descendants()"
