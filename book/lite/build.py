@@ -176,8 +176,12 @@ def book_notebooks() -> list[Path]:
 def write_contents(files: Path) -> None:
     from labkit.labs import load_labs, release
 
-    for _ in release(files / "labs", load_labs(ROOT / "labs")):
-        pass
+    # The released labs ask for the lab kernel (labkit.kernel), which only a local Jupyter has;
+    # here they run on the Pyodide kernel, which answers to the name "python3" as the book pages do.
+    for path, _ in release(files / "labs", load_labs(ROOT / "labs")):
+        notebook = jupytext.read(path)
+        notebook.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+        jupytext.write(notebook, path)
     for page in book_notebooks():
         notebook = jupytext.read(page)
         title = next((line[2:].strip() for line in page.read_text().splitlines() if line.startswith("# ")),
