@@ -18,10 +18,15 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
+from typing import TYPE_CHECKING
 
-from labkit.labs import Lab, identify, load_labs
 from labkit.report import MIMETYPE, NOT_WRITTEN
+
+if TYPE_CHECKING:
+    from labkit.labs import Lab
+
+# labkit.labs (jupytext) and nbformat are imported where they are used: the browser lab has
+# neither, and its labs' first cell must still run.
 
 DONE, PARTLY_DONE, NOT_STARTED = "done", "partly done", "not started"
 
@@ -85,6 +90,8 @@ def find_notebook(lab: Lab, folder: Path, labs: list[Lab]) -> Path | None:
     named = folder / f"{lab.name}.ipynb"
     if named.exists():
         return named
+    from labkit.labs import identify
+
     for path in sorted(folder.glob("*.ipynb")):
         nb = _read(path)
         if nb is not None and identify(nb, path.name, labs) == lab:
@@ -105,6 +112,8 @@ def lab_lines(lab: Lab, folder: Path, labs: list[Lab]) -> list[str]:
 
 def folder_report(folder: str | os.PathLike = "workspace", labs: list[Lab] | None = None) -> str:
     """Per lab and per task, where the notebooks in `folder` stand: what `labkit status` prints."""
+    from labkit.labs import load_labs
+
     labs = labs if labs is not None else load_labs()
     folder = Path(folder)
     lines = [f"Progress in {folder}/ (from the check results saved in the notebooks: run a lab's check "
@@ -117,8 +126,10 @@ def folder_report(folder: str | os.PathLike = "workspace", labs: list[Lab] | Non
 def show(lab_name: str, folder: str | os.PathLike = ".") -> None:
     """Print where one lab stands, from its notebook as last saved: the first cell of every lab."""
     try:
+        from labkit.labs import load_labs
+
         labs = load_labs()
-    except FileNotFoundError as error:
+    except (FileNotFoundError, ImportError) as error:  # no lab sources here, e.g. in the browser lab
         print(f"no progress to show: {error}")
         return
     lab = next((lab for lab in labs if lab.name == lab_name), None)
@@ -133,6 +144,8 @@ def show(lab_name: str, folder: str | os.PathLike = ".") -> None:
 
 
 def _read(path: Path):
+    import nbformat
+
     try:
         return nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
     except Exception:  # a learner's file may be anything; status only reports
