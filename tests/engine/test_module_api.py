@@ -9,16 +9,6 @@ from collections import OrderedDict
 
 import pytest
 
-import numtorch
-
-
-@pytest.fixture(params=["numtorch", "torch"])
-def lib(request):
-    """The engine under test: ``numtorch`` or ``torch`` (the torch case alone skips when torch is absent)."""
-    if request.param == "torch":
-        return pytest.importorskip("torch")
-    return numtorch
-
 
 def func(lib):
     return importlib.import_module(f"{lib.__name__}.func")
