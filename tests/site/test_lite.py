@@ -114,7 +114,7 @@ def lite_build():
 
 @pytest.mark.timeout(1200)
 def test_the_capstone_solution_uploaded_to_the_browser_lab_trains_and_earns_every_public_point(
-        site_page, site_url, lite_build, tmp_path):
+        site_page, lite_build, tmp_path):
     solution = next(path for path in lite_build.release_labs(tmp_path, solutions=True) if path.stem == "4_capstone")
     uploaded = solution.rename(tmp_path / "my_capstone.ipynb")
     visit = site_page("lite/lab/index.html")
@@ -123,8 +123,7 @@ def test_the_capstone_solution_uploaded_to_the_browser_lab_trains_and_earns_ever
     with page.expect_file_chooser() as chooser:
         page.get_by_title("Upload Files").click()
     chooser.value.set_files(uploaded)
-    page.locator(".jp-DirListing-item", has_text=uploaded.name).wait_for()
-    page.goto(f"{site_url}lite/lab/index.html?path={uploaded.name}")
+    page.locator(".jp-DirListing-item", has_text=uploaded.name).dblclick()
     wait_for_kernel(page)
     run_all_cells(page)
     summary = page.locator(".jp-OutputArea-output", has_text="the public checks give")
