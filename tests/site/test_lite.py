@@ -4,6 +4,12 @@ The site is served as a learner would serve it, by `python -m http.server` on 12
 other host is unresolvable for this Chromium (CHROMIUM_ARGS) and every request to one is
 recorded and refused (`site_page`). Python itself (Pyodide), numtorch, labkit and ipywidgets
 must therefore all come from the site.
+
+Every lab (as released, blank) runs its public checks to the summary; the capstone's solution,
+uploaded as a learner would bring a notebook in, trains its CNN and earns every public point;
+the book's pages that train on data run to their end; an explorer redraws live. Each opens its
+notebook in a fresh browser profile: a kept cache would hardly help (benchmarks/lite.py: the
+start is CPU-bound, Pyodide and IPython starting up).
 """
 import re
 import subprocess
