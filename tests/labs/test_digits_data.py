@@ -1,8 +1,8 @@
-"""labkit.data: the digits file shipped with labkit, and the capstone's fixed split."""
+"""labkit.data: the digits file shipped with labkit, the capstone's fixed split, and the two moons."""
 import numpy as np
 import pytest
 
-from labkit.data import digits, load_digits
+from labkit.data import digits, load_digits, make_moons, stratified_split
 
 
 def test_shipped_digits_are_scikit_learns():
@@ -34,3 +34,18 @@ def test_digits_split_is_stratified_disjoint_and_the_same_every_time():
 def test_digits_refuses_a_test_size_outside_0_to_1():
     with pytest.raises(ValueError, match="but got 30"):
         digits(test_size=30)
+
+
+def test_stratified_split_refuses_labels_that_do_not_match_the_samples():
+    with pytest.raises(ValueError, match="expected as many labels as samples, but got 3 labels for 4 samples"):
+        stratified_split(np.zeros((4, 2)), np.arange(3))
+
+
+@pytest.mark.parametrize("n_samples, noise, seed", [(200, 0.2, 0), (101, None, 3), (7, 0.5, 1)])
+def test_make_moons_draws_scikit_learns_points_for_the_same_seed(n_samples, noise, seed):
+    sklearn_datasets = pytest.importorskip("sklearn.datasets")
+    expected_points, expected_classes = sklearn_datasets.make_moons(n_samples, noise=noise, random_state=seed)
+    points, classes = make_moons(n_samples, noise=noise, seed=seed)
+    np.testing.assert_array_equal(points, expected_points)
+    np.testing.assert_array_equal(classes, expected_classes)
+    assert classes.dtype == np.int64
