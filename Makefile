@@ -99,11 +99,13 @@ notebooks: $(VENV_STAMP)
 
 # Unit, parity, lab and site tests, plus every book notebook re-run under nbval: once as
 # written (numtorch) and once converted to PyTorch, hidden assertion cells included.
-# Two workers; a test file (a notebook) runs whole in one worker (tests/conftest.py).
+# Two workers; a test file (a notebook) runs whole in one worker (tests/conftest.py), files in the
+# order given, not by their number of tests (a one-test file may take minutes): the many short
+# notebooks come last and keep both workers busy to the end.
 # pytest's own exit code stands: 5 (nothing collected) fails the target.
 test: book $(TORCH_STAMP) notebooks
 	$(BIN)/pytest tests $(NBVAL) $(NBVAL_TORCH) --nbval-lax --nbval-current-env --nbval-cell-timeout=300 --timeout=900 \
-	  -n 2 --dist loadfile
+	  -n 2 --dist loadfile --no-loadscope-reorder
 
 # Releases the student notebooks into workspace/ (never overwriting one), installs the lab kernel
 # (the grader's environment) and JupyterLab's settings into .venv, then starts JupyterLab there:
