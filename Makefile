@@ -3,10 +3,11 @@
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DELETE_ON_ERROR:
-.PHONY: venv html book notebooks test lab bench clean
+.PHONY: venv html book notebooks test test-all-but-site test-site lab bench clean
 # Two recipes at a time (CI has 2 cores): while pip fills the venv, npm fills node_modules; while
 # Sphinx runs the pages, the browser lab builds, torch installs and the notebooks are converted.
-MAKEFLAGS += --jobs=2
+# Each recipe's output is shown whole once it ends, so that two pytest runs do not interleave.
+MAKEFLAGS += --jobs=2 --output-sync=target
 
 BIN := .venv/bin
 # Pages, labs and tests run many small kernels, often several processes at a time on 2 cores:
@@ -99,13 +100,21 @@ notebooks: $(VENV_STAMP)
 
 # Unit, parity, lab and site tests, plus every book notebook re-run under nbval: once as
 # written (numtorch) and once converted to PyTorch, hidden assertion cells included.
-# Two workers; a test file (a notebook) runs whole in one worker (tests/conftest.py), files in the
-# order given, not by their number of tests (a one-test file may take minutes): the many short
-# notebooks come last and keep both workers busy to the end.
+# Two pytest runs: the site's tests (tests/site) need the built book; all the others start as
+# soon as torch and the notebooks are there, while Sphinx still builds the book.
+# Each on two workers; a test file (a notebook) runs whole in one worker (tests/conftest.py),
+# files in the order given, not by their number of tests (a one-test file may take minutes):
+# the many short notebooks come last and keep both workers busy to the end.
 # pytest's own exit code stands: 5 (nothing collected) fails the target.
-test: book $(TORCH_STAMP) notebooks
-	$(BIN)/pytest tests $(NBVAL) $(NBVAL_TORCH) --nbval-lax --nbval-current-env --nbval-cell-timeout=300 --timeout=900 \
-	  -n 2 --dist loadfile --no-loadscope-reorder
+PYTEST := $(BIN)/pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=300 --timeout=900 \
+  -n 2 --dist loadfile --no-loadscope-reorder
+test: test-all-but-site test-site
+
+test-all-but-site: $(TORCH_STAMP) notebooks
+	$(PYTEST) tests $(NBVAL) $(NBVAL_TORCH) --ignore=tests/site
+
+test-site: book
+	$(PYTEST) tests/site
 
 # Releases the student notebooks into workspace/ (never overwriting one), installs the lab kernel
 # (the grader's environment) and JupyterLab's settings into .venv, then starts JupyterLab there:
