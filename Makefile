@@ -35,8 +35,7 @@ venv: $(VENV_STAMP)
 
 $(VENV_STAMP): requirements.txt pyproject.toml
 	python3 -m venv .venv
-	$(BIN)/pip install --progress-bar off -r requirements.txt
-	$(BIN)/pip install --progress-bar off -e .
+	$(BIN)/pip install --progress-bar off -r requirements.txt -e .
 	touch $@
 
 $(TORCH_STAMP): $(VENV_STAMP)
