@@ -79,6 +79,11 @@ $(LITE_STAMP): $(VENV_STAMP) $(NODE_STAMP) $(shell find src labs book -name '*.p
 # (execute_notebooks: cache), so unchanged pages are not re-run.
 html: $(VENV_STAMP) $(VENDOR_STAMP) $(SRC_STAMP)
 	$(BIN)/jupyter-book build --all -W --keep-going .
+# Pages pin their "as in PyTorch" claims against torch where it is installed: when make installs
+# torch for the tests, it does so before Sphinx starts running pages, never while one imports it.
+ifneq ($(filter test test-all-but-site,$(MAKECMDGOALS)),)
+html: | $(TORCH_STAMP)
+endif
 
 # The browser lab is copied in after Sphinx, whose output folder it must not share with an
 # older build of itself.
