@@ -5,7 +5,7 @@ SHELL := bash
 .DELETE_ON_ERROR:
 .PHONY: venv html book notebooks test test-all-but-site test-site lab bench clean
 # Two recipes at a time (CI has 2 cores): while pip fills the venv, npm fills node_modules; while
-# Sphinx runs the pages, the browser lab builds, torch installs and the notebooks are converted.
+# Sphinx runs the pages, the browser lab builds and the tests that need no built book run.
 # Each recipe's output is shown whole once it ends, so that two pytest runs do not interleave.
 MAKEFLAGS += --jobs=2 --output-sync=target
 
