@@ -63,7 +63,7 @@ def graded(released, tmp_path_factory):
     # Short, under /tmp, as the default is: the kernels' IPC sockets lie in it, and a socket's path is
     # limited to 107 bytes.
     runs = Path(tempfile.mkdtemp(prefix="redteam-"))
-    runs.chmod(0o711)  # traversable, as /tmp is, for the kernel's user (nobody, when the tests run as root)
+    runs.chmod(0o711)  # as traversable as labkit's own run folders (sandbox.run_folder), whoever the kernel runs as
     done = subprocess.run([sys.executable, "-m", "labkit", "gradebook", str(submissions), "--out",
                            str(root / "grades.csv"), "--timeout", "120", "--feedback", str(root / "feedback")],
                           capture_output=True, text=True, timeout=900, env=dict(os.environ, TMPDIR=str(runs)))
