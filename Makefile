@@ -3,7 +3,11 @@
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DELETE_ON_ERROR:
-.PHONY: venv book test lab bench clean
+.PHONY: venv html book notebooks test test-all-but-site test-site lab bench clean
+# Two recipes at a time (CI has 2 cores): while pip fills the venv, npm fills node_modules; while
+# Sphinx runs the pages, the browser lab builds and the tests that need no built book run.
+# Each recipe's output is shown whole once it ends, so that two pytest runs do not interleave.
+MAKEFLAGS += --jobs=2 --output-sync=target
 
 BIN := .venv/bin
 # Pages, labs and tests run many small kernels, often several processes at a time on 2 cores:
@@ -31,8 +35,7 @@ venv: $(VENV_STAMP)
 
 $(VENV_STAMP): requirements.txt pyproject.toml
 	python3 -m venv .venv
-	$(BIN)/pip install --progress-bar off -r requirements.txt
-	$(BIN)/pip install --progress-bar off -e .
+	$(BIN)/pip install --progress-bar off -r requirements.txt -e .
 	touch $@
 
 $(TORCH_STAMP): $(VENV_STAMP)
@@ -73,24 +76,49 @@ $(LITE_STAMP): $(VENV_STAMP) $(NODE_STAMP) $(shell find src labs book -name '*.p
 	touch $@
 
 # --all rebuilds every page so that -W sees every warning; execution stays cached
-# (execute_notebooks: cache), so unchanged pages are not re-run. The browser lab is copied in
-# after Sphinx, whose output folder it must not share with an older build of itself.
-book: $(VENV_STAMP) $(VENDOR_STAMP) $(SRC_STAMP) $(LITE_STAMP)
+# (execute_notebooks: cache), so unchanged pages are not re-run.
+html: $(VENV_STAMP) $(VENDOR_STAMP) $(SRC_STAMP)
 	$(BIN)/jupyter-book build --all -W --keep-going .
+# Pages pin their "as in PyTorch" claims against torch where it is installed: when make installs
+# torch for the tests, it does so before Sphinx starts running pages, never while one imports it.
+ifneq ($(filter test test-all-but-site,$(MAKECMDGOALS)),)
+html: | $(TORCH_STAMP)
+endif
+
+# The browser lab is copied in after Sphinx, whose output folder it must not share with an
+# older build of itself.
+book: html $(LITE_STAMP)
 	rm -rf _build/html/lite
 	cp -r $(LITE_APP) _build/html/lite
 
+# The book's notebooks for nbval, which does not read MyST pages: as written (numtorch), as
+# `jupytext --to ipynb` writes them (one process for all: jupytext takes seconds to import), and
+# converted to PyTorch.
+notebooks: $(VENV_STAMP)
+	rm -rf $(NBVAL) $(NBVAL_TORCH)
+	mkdir -p $(addprefix $(NBVAL)/,$(sort $(dir $(NOTEBOOKS))))
+	$(BIN)/python -c 'import sys, jupytext, pathlib; \
+	  [jupytext.write(jupytext.read(page), pathlib.Path(sys.argv[1], page).with_suffix(".ipynb")) for page in sys.argv[2:]]' \
+	  $(NBVAL) $(NOTEBOOKS)
+	$(BIN)/python book/extensions/to_torch.py $(NBVAL_TORCH) $(NOTEBOOKS)
+
 # Unit, parity, lab and site tests, plus every book notebook re-run under nbval: once as
 # written (numtorch) and once converted to PyTorch, hidden assertion cells included.
+# Two pytest runs: the site's tests (tests/site) need the built book; all the others start as
+# soon as torch and the notebooks are there, while Sphinx still builds the book.
+# Each on two workers; a test file (a notebook) runs whole in one worker (tests/conftest.py),
+# files in the order given, not by their number of tests (a one-test file may take minutes):
+# the many short notebooks come last and keep both workers busy to the end.
 # pytest's own exit code stands: 5 (nothing collected) fails the target.
-test: book $(TORCH_STAMP)
-	rm -rf $(NBVAL) $(NBVAL_TORCH)
-	for page in $(NOTEBOOKS); do \
-	  mkdir -p $(NBVAL)/$$(dirname $$page); \
-	  $(BIN)/jupytext --quiet --to ipynb --output $(NBVAL)/$${page%.md}.ipynb $$page; \
-	done
-	$(BIN)/python book/extensions/to_torch.py $(NBVAL_TORCH) $(NOTEBOOKS)
-	$(BIN)/pytest tests $(NBVAL) $(NBVAL_TORCH) --nbval-lax --nbval-current-env --nbval-cell-timeout=300 --timeout=900
+PYTEST := $(BIN)/pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=300 --timeout=900 \
+  -n 2 --dist loadfile --no-loadscope-reorder
+test: test-all-but-site test-site
+
+test-all-but-site: $(TORCH_STAMP) notebooks
+	$(PYTEST) tests $(NBVAL) $(NBVAL_TORCH) --ignore=tests/site
+
+test-site: book
+	$(PYTEST) tests/site
 
 # Releases the student notebooks into workspace/ (never overwriting one), installs the lab kernel
 # (the grader's environment) and JupyterLab's settings into .venv, then starts JupyterLab there:

@@ -44,3 +44,28 @@ def browser():
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield chromium
         chromium.close()
+
+
+# ---- Two workers (`make test` runs pytest -n 2 --dist loadfile) ---------------------------------------------
+# A file is the unit of work, as under loadfile: a notebook's cells share one kernel and run in order, and a
+# module's fixtures (the red team's one gradebook run) are built once. Files that write to one shared place
+# form one unit, so that they never run at the same time.
+SHARED_UNITS = {
+    # `labkit lab` writes the lab kernel and JupyterLab's settings into .venv, which the other one reads.
+    "tests/labs/test_browser.py": "tests/labs (labkit lab)",
+    "tests/labs/test_workspace.py": "tests/labs (labkit lab)",
+}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedFileScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid):
+            scope = super()._split_scope(nodeid)
+            return SHARED_UNITS.get(scope, scope)
+
+    return SharedFileScheduling(config, log)

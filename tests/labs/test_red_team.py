@@ -4,8 +4,10 @@ submissions keep full marks; no process outlives the gradebook; no submission fi
 
 import csv
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -23,15 +25,16 @@ def with_cell(path: Path, code: str, out: Path) -> Path:
     return out
 
 
-def leftovers() -> list[str]:
-    """Command lines of processes still running a grading kernel."""
+def leftovers(runs: Path) -> list[str]:
+    """Command lines of processes still running a grading kernel whose run folder lies in `runs`."""
+    mine = f"{runs}/labkit-run-"
     found = []
     for entry in Path("/proc").iterdir():
         try:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if "labkit-run-" in cmdline:
+        if mine in cmdline:
             found.append(cmdline)
     return found
 
@@ -55,12 +58,19 @@ def graded(released, tmp_path_factory):
     nbformat.write(nbformat.read(released / "solution" / "2_dropout.ipynb", as_version=4),
                    submissions / "3_batchnorm2d" / "disguised.ipynb")
     hashes = {p: sha256(p) for p in submissions.rglob("*.ipynb")}
+    # The gradebook's run folders (labkit-run-*) go into a temporary folder of its own, so that the search
+    # for leftovers sees this gradebook's kernels only, not those of tests grading beside it (pytest -n).
+    # Short, under /tmp, as the default is: the kernels' IPC sockets lie in it, and a socket's path is
+    # limited to 107 bytes.
+    runs = Path(tempfile.mkdtemp(prefix="redteam-"))
+    runs.chmod(0o711)  # as traversable as labkit's own run folders (sandbox.run_folder), whoever the kernel runs as
     done = subprocess.run([sys.executable, "-m", "labkit", "gradebook", str(submissions), "--out",
                            str(root / "grades.csv"), "--timeout", "120", "--feedback", str(root / "feedback")],
-                          capture_output=True, text=True, timeout=900)
+                          capture_output=True, text=True, timeout=900, env=dict(os.environ, TMPDIR=str(runs)))
     assert done.returncode == 0, done.stderr[-3000:]
     rows = {r["submission"]: r for r in csv.DictReader(open(root / "grades.csv", encoding="utf-8"))}
-    return {"rows": rows, "hashes": hashes, "leftovers": leftovers(), "root": root}
+    yield {"rows": rows, "hashes": hashes, "leftovers": leftovers(runs), "root": root}
+    shutil.rmtree(runs, ignore_errors=True)
 
 
 def test_the_blank_notebooks_score_zero_and_the_honest_ones_full_marks(graded):
