@@ -8,7 +8,6 @@ Code written against it runs on PyTorch by changing the imports::
 """
 from . import autograd, func, nn, optim, random
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad
-from .parallel import get_num_threads, set_num_threads
 from .random import initial_seed, manual_seed
 from .serialization import load, save
 from .tensor import (Size, Tensor, allclose, arange, as_tensor, bool, cat, concat, double, empty, equal, flatten,

@@ -11,7 +11,6 @@ multiplies once, pooling reduces over it one kernel offset at a time (:func:`off
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .. import parallel
 from ..autograd import Function
 from ..random import generator
 
@@ -91,8 +90,7 @@ class Convolution(Function):
     Computed as im2col and one matrix product (GEMM) per group. The padded input, the columns and
     the output keep the batch axis innermost in memory (laid out as C, H, W, N): every copy then
     moves runs of whole rows of the batch instead of one image row at a time, which is most of
-    the cost on small images. BLAS threads the GEMMs; :mod:`numtorch.parallel` shares the copies
-    and adds among the same number of threads, each taking a band of image rows.
+    the cost on small images.
     """
 
     name = "ConvolutionBackward0"
@@ -101,31 +99,26 @@ class Convolution(Function):
     def forward(ctx, x, w, b, stride, padding, dilation, groups):
         n, c, h, w_width = x.shape
         out_channels, _, kh, kw = w.shape
-        ph, pw = padding
+        (ph, pw) = padding
         xp = batch_innermost((n, c, h + 2 * ph, w_width + 2 * pw), x.dtype)
-        parallel.copyto(xp[:, :, ph:ph + h, pw:pw + w_width], x, axis=2)
+        xp[:, :, ph:ph + h, pw:pw + w_width] = x
         out_size = tuple(output_size(x.shape[2 + d], w.shape[2 + d], stride[d], padding[d], dilation[d])
                          for d in range(2))
         # im2col: rows are (channel, kernel offset), columns are (output pixel, sample), so one GEMM
         # per group does the whole batch and the columns serve again for the weight gradient.
-        cols = np.empty((c, kh, kw) + out_size + (n,), dtype=x.dtype)
-        parallel.copyto(cols, windows(xp, (kh, kw), stride, dilation, out_size).transpose(1, 2, 3, 4, 5, 0), axis=3)
+        cols = np.ascontiguousarray(windows(xp, (kh, kw), stride, dilation, out_size).transpose(1, 2, 3, 4, 5, 0))
         cols = cols.reshape(groups, -1, out_size[0] * out_size[1] * n)
         w_mat = w.reshape(groups, out_channels // groups, -1)
         out = np.matmul(w_mat, cols).reshape((out_channels,) + out_size + (n,)).transpose(3, 0, 1, 2)
-        if b is not None:
-            parallel.add_to(out, b[:, None, None], axis=2)
         ctx.save_for_backward(cols, w_mat)
         ctx.geometry = (xp.shape, (kh, kw), stride, padding, dilation, out_size, groups)
-        return out
+        return out if b is None else np.add(out, b[:, None, None])  # np.add keeps out's memory layout
 
     @staticmethod
     def backward(ctx, g):
         cols, w_mat = ctx.saved
         xp_shape, kernel, stride, padding, dilation, out_size, groups = ctx.geometry
-        g_mat = np.empty(g.shape[1:] + g.shape[:1], dtype=g.dtype)
-        parallel.copyto(g_mat, g.transpose(1, 2, 3, 0), axis=1)
-        g_mat = g_mat.reshape(groups, w_mat.shape[1], -1)
+        g_mat = np.ascontiguousarray(g.transpose(1, 2, 3, 0)).reshape(groups, w_mat.shape[1], -1)
         need_x, need_w, need_b = ctx.needs_input_grad
         grad_x = grad_w = grad_b = None
         if need_w:  # (cols @ g.T).T rather than g @ cols.T: the same product, but BLAS is faster at this shape.
@@ -139,7 +132,7 @@ class Convolution(Function):
             # col2im: add each kernel offset's columns back where that offset read them.
             grad_xp = batch_innermost(xp_shape, g.dtype)
             for i, j, where in offset_slices(kernel, stride, dilation, out_size):
-                parallel.add_to(grad_xp[where], grad_cols[:, i, j].transpose(3, 0, 1, 2), axis=2)
+                grad_xp[where] += grad_cols[:, i, j].transpose(3, 0, 1, 2)
             grad_x = unpad(grad_xp, padding)
         return grad_x, grad_w, grad_b
 
