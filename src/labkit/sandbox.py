@@ -189,9 +189,6 @@ def _enter_new_root(work: Path) -> None:
             os.symlink(os.readlink(top), root / top[1:])
         elif os.path.isdir(top):
             _bind(top, root, writable=False)
-    for prefix in sorted({os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), sys.prefix}):
-        if not any(prefix == t or prefix.startswith(t + "/") for t in SYSTEM):
-            _bind(prefix, root, writable=False)
     (root / "dev").mkdir()
     for device in ("null", "zero", "full", "random", "urandom"):
         (root / "dev" / device).touch()
@@ -199,6 +196,10 @@ def _enter_new_root(work: Path) -> None:
     for folder in ("dev/shm", "tmp"):
         (root / folder).mkdir()
         _run("mount", "-t", "tmpfs", "-o", "mode=1777", "labkit-" + folder.replace("/", "-"), str(root / folder))
+    # After /tmp, which would hide a checkout (and its venv) that lies under it.
+    for prefix in sorted({os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), sys.prefix}):
+        if not any(prefix == t or prefix.startswith(t + "/") for t in SYSTEM):
+            _bind(prefix, root, writable=False)
     (root / "proc").mkdir()
     _run("mount", "-t", "proc", "proc", str(root / "proc"))
     _bind(str(work), root, writable=True)  # after /tmp: the work folder usually lies under it
