@@ -99,7 +99,7 @@ class Convolution(Function):
     def forward(ctx, x, w, b, stride, padding, dilation, groups):
         n, c, h, w_width = x.shape
         out_channels, _, kh, kw = w.shape
-        (ph, pw) = padding
+        ph, pw = padding
         xp = batch_innermost((n, c, h + 2 * ph, w_width + 2 * pw), x.dtype)
         xp[:, :, ph:ph + h, pw:pw + w_width] = x
         out_size = tuple(output_size(x.shape[2 + d], w.shape[2 + d], stride[d], padding[d], dilation[d])
