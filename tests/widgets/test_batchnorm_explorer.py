@@ -78,3 +78,22 @@ def test_plotted_curves_are_the_recorded_statistics(explorer):
     np.testing.assert_allclose(running_mean_line.get_ydata(), frame.running_mean)
     np.testing.assert_allclose(var_ax.lines[2].get_ydata(), frame.running_var)
     np.testing.assert_allclose(out_ax.lines[1].get_ydata(), frame.eval_output)  # lines[0] is the zero line
+
+
+@pytest.mark.parametrize("controls", [dict(steps="1"), dict(mode="eval()", momentum="None", steps="50"),
+                                      dict(batch_size="1", steps="10"), dict(momentum="0.5", batch_size="4")])
+def test_a_redraw_of_the_changing_artists_alone_is_the_picture_a_full_draw_makes(explorer, controls):
+    # The explorer draws axes, ticks and labels once and then only what update() changes: a
+    # changed artist missing from `changing` would keep its first picture.
+    set_controls(explorer, **controls)
+    canvas = explorer.figure.canvas
+    redrawn = np.asarray(canvas.buffer_rgba()).copy()
+    for artist in explorer.changing:
+        artist.set_animated(False)
+    try:
+        canvas.draw()
+        full = np.asarray(canvas.buffer_rgba()).copy()
+    finally:
+        for artist in explorer.changing:
+            artist.set_animated(True)
+    assert np.array_equal(redrawn, full)

@@ -65,14 +65,12 @@ class Choice:
 
 
 def figure_png(fig, colours=128):
-    """Render ``fig`` to PNG bytes with a palette of ``colours``.
+    """The picture on ``fig``'s Agg canvas (drawn already), as PNG bytes with a palette of ``colours``.
 
     A plot has few colours, so a palette image is a third the size of RGB at no visible
     cost; it matters because every frame of every explorer is embedded in the page.
     """
-    canvas = FigureCanvasAgg(fig) if not isinstance(fig.canvas, FigureCanvasAgg) else fig.canvas
-    canvas.draw()
-    rgb = Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3])
+    rgb = Image.fromarray(np.asarray(fig.canvas.buffer_rgba())[..., :3])
     out = io.BytesIO()
     rgb.quantize(colours, method=Image.Quantize.FASTOCTREE).save(out, format="png")
     return out.getvalue()
@@ -114,7 +112,10 @@ class FrameExplorer:
     ``setup(fig)``, which creates the axes and artists once; and ``update(result)``,
     which puts a result's data into them. (Creating axes costs more than everything
     else in a redraw, hence the split.) ``caption(result)`` may return HTML shown under
-    the picture.
+    the picture. ``setup`` may also list in ``self.changing`` the artists that ``update``
+    changes, in drawing order: the rest (axes, ticks, labels: most of the text, which is
+    most of matplotlib's drawing time) is then drawn once, and each frame draws only those
+    artists over a copy of it. ``update`` must then leave every other artist as it was.
 
     Args:
         static (bool): compute every frame now, so that the page works without a kernel.
@@ -133,6 +134,7 @@ class FrameExplorer:
     choices = []
     figsize = (6.6, 2.5)
     dpi = 100
+    changing = ()
 
     def __init__(self, static=True):
         self.controls = {choice.name: choice.widget() for choice in self.choices}
@@ -143,7 +145,7 @@ class FrameExplorer:
         self._picture_layout = widgets.Layout(max_width="100%", height="auto")
         self._text_style = widgets.widget_string.HTMLStyle()
         self._links = []
-        self.result = self.figure = None
+        self.result = self.figure = self._background = None
         self.redraw_seconds = self.redraw_cpu_seconds = self.precompute_seconds = 0.0
         view = self._stack(())
         current = self._current_key()
@@ -227,9 +229,26 @@ class FrameExplorer:
             self.setup(self.figure)
         self.update(result)
         picture, text = self.frames[key]
+        self._draw()
         picture.value = figure_png(self.figure)
         text.value = self.caption(result)
         self.result = result
+
+    def _draw(self):
+        """Draw the frame: all of it, or only ``changing`` over a copy of everything else."""
+        canvas = self.figure.canvas
+        if not self.changing:
+            canvas.draw()
+            return
+        if self._background is None:
+            for artist in self.changing:
+                artist.set_animated(True)  # left out of canvas.draw()
+            canvas.draw()
+            self._background = canvas.copy_from_bbox(self.figure.bbox)
+        else:
+            canvas.restore_region(self._background)
+        for artist in self.changing:
+            self.figure.draw_artist(artist)
 
     def _on_change(self, change=None):
         start, start_cpu = time.perf_counter(), _cpu_time()

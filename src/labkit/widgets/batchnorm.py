@@ -143,6 +143,11 @@ class BatchNormExplorer(FrameExplorer):
         out_ax.tick_params(labelsize=7)
         self.output_legend = out_ax.legend(fontsize=6.5, loc="upper left")
         self.heading = fig.suptitle("", fontsize=9)
+        # What update() changes, in matplotlib's drawing order: lines, then the spines that frame
+        # them, then text and legends.
+        self.changing = ([line for pair in self.curves.values() for line in pair] + [self.eval_points, self.train_points]
+                         + [spine for ax in (mean_ax, var_ax, out_ax) for spine in ax.spines.values()]
+                         + [self.stopped, self.train_error, self.legend, self.output_legend, self.heading])
 
     def update(self, frame):
         colour = TRAIN_COLOUR if frame.training else EVAL_COLOUR
