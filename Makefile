@@ -109,9 +109,10 @@ notebooks: $(VENV_STAMP)
 # Each on two workers; a test file (a notebook) runs whole in one worker (tests/conftest.py),
 # files in the order given, not by their number of tests (a one-test file may take minutes):
 # the many short notebooks come last and keep both workers busy to the end.
-# pytest's own exit code stands: 5 (nothing collected) fails the target.
+# pytest's own exit code stands: 5 (nothing collected) fails the target. Each run ends with its
+# 15 slowest tests, where time to save would be.
 PYTEST := $(BIN)/pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=300 --timeout=900 \
-  -n 2 --dist loadfile --no-loadscope-reorder
+  -n 2 --dist loadfile --no-loadscope-reorder --durations=15
 test: test-all-but-site test-site
 
 test-all-but-site: $(TORCH_STAMP) notebooks
