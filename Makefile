@@ -106,8 +106,9 @@ notebooks: $(VENV_STAMP)
 # written (numtorch) and once converted to PyTorch, hidden assertion cells included.
 # Two pytest runs: the site's tests (tests/site) need the built book; all the others start as
 # soon as torch and the notebooks are there, while Sphinx still builds the book.
-# Each on two workers; a test file (a notebook) runs whole in one worker (tests/conftest.py),
-# files in the order given, not by their number of tests (a one-test file may take minutes):
+# Each on two workers; a test file (a notebook) runs whole in one worker (tests/conftest.py; the
+# browser lab's long tests are each a unit of their own), files in the order given, not by their
+# number of tests (a one-test file may take minutes):
 # the many short notebooks come last and keep both workers busy to the end.
 # pytest's own exit code stands: 5 (nothing collected) fails the target. Each run ends with its
 # 15 slowest tests, where time to save would be.
