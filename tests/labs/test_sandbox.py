@@ -1,9 +1,14 @@
 """The fenced kernel's parts: numtorch without the lab's layers, and no process left behind."""
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
+
+import pytest
 
 from labkit import sandbox
 
@@ -50,3 +55,28 @@ print(len(orphans), len(alive))
     found, alive = map(int, done.stdout.split())
     assert found >= 1, "the detached grandchild should have become the grader's child"
     assert alive == 0, "a descendant outlived end_descendants()"
+
+
+@pytest.mark.skipif(sandbox.mode() != "root", reason="builds a new root in a mount namespace: needs root")
+def test_the_new_root_keeps_a_python_environment_that_lies_under_tmp():
+    # The new root gets an empty /tmp of its own; an environment under /tmp (a checkout there) must be
+    # mounted after it, or every grading kernel dies at its start (seen: "Kernel died before replying").
+    under_tmp, run = Path(tempfile.mkdtemp(dir="/tmp", prefix="labkit-test-venv-")), sandbox.run_folder()
+    try:
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(under_tmp)], check=True)
+        work = sandbox.work_folder(run)
+        probe = f"""
+import importlib.util, os, sys
+spec = importlib.util.spec_from_file_location("sandbox", {str(Path(sandbox.__file__))!r})
+sandbox = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(sandbox)
+sandbox._enter_new_root(__import__("pathlib").Path({str(work)!r}))
+print(sys.prefix.startswith("/tmp/"), os.path.isdir(sys.prefix), os.path.isfile(sys.executable))
+"""
+        done = subprocess.run(["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "--mount",
+                               str(under_tmp / "bin" / "python"), "-c", probe], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split() == ["True", "True", "True"], done.stdout
+    finally:
+        shutil.rmtree(under_tmp, ignore_errors=True)
+        shutil.rmtree(run, ignore_errors=True)
