@@ -59,21 +59,12 @@ def first_cell_phases(context, url: str) -> list[float]:
     return [shown, idle, ran]
 
 
-def cold_start(browser, url: str) -> list[float]:
-    """A first visit: a fresh browser profile, nothing cached."""
+def visits(browser, url: str, count: int) -> list[list[float]]:
+    """The phases of `count` visits in one fresh browser profile: a first visit, nothing cached, then
+    return visits, with the browser's cache (and its compiled WebAssembly) kept from the ones before."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     try:
-        return first_cell_phases(context, url)
-    finally:
-        context.close()
-
-
-def warm_start(browser, url: str) -> list[float]:
-    """A return visit: the browser's cache (and its compiled WebAssembly) kept from the first."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    try:
-        first_cell_phases(context, url)
-        return first_cell_phases(context, url)
+        return [first_cell_phases(context, url) for _ in range(count)]
     finally:
         context.close()
 
@@ -90,8 +81,8 @@ def main() -> int:
         url = f"http://127.0.0.1:{port}/lite/lab/index.html?path={LAB}"
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            rounds_phases = [cold_start(browser, url) for _ in range(rounds)]
-            warm = warm_start(browser, url)
+            rounds_phases = [visits(browser, url, 1)[0] for _ in range(rounds)]
+            warm = visits(browser, url, 2)[1]
             browser.close()
     finally:
         server.terminate()
