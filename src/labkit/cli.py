@@ -13,11 +13,15 @@ from pathlib import Path
 # process of a gradebook.
 sys.modules.setdefault("rfc3987_syntax", None)
 
-from labkit.grade import NOTEBOOK_TIMEOUT, grade
+from labkit.grade import NOTEBOOK_TIMEOUT, NoFence, grade, plain
 from labkit.gradebook import gradebook
 from labkit.labs import find_labs_root, load_labs, release
 from labkit.status import folder_report
 from labkit.workspace import install, open_lab
+
+
+NO_FENCE_HELP = ("where neither root nor unprivileged user namespaces are available, grade anyway, with the "
+                 "learner's code running as you and seeing your files (rows say unfenced)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--timeout", type=float, default=NOTEBOOK_TIMEOUT, help="seconds for the whole notebook")
     p.add_argument("--lab", help="the lab assigned (default: the notebook's folder, if named after a lab)")
+    p.add_argument("--no-fence", action="store_true", help=NO_FENCE_HELP)
 
     p = commands.add_parser("gradebook", help="grade every notebook in DIR, in parallel, into a CSV")
     p.add_argument("folder", metavar="DIR")
@@ -44,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=NOTEBOOK_TIMEOUT, help="seconds per notebook")
     p.add_argument("--lab", help="the lab assigned (default: DIR's name, or DIR/<lab>/ for each lab)")
     p.add_argument("--feedback", metavar="FOLDER", help="also write one Markdown feedback file per submission here")
+    p.add_argument("--no-fence", action="store_true", help=NO_FENCE_HELP)
 
     p = commands.add_parser("status", help="per lab and task: done, partly done or not started (reads the "
                                            "check results saved in the notebooks of DIR; runs and changes nothing)")
@@ -90,37 +96,48 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {path}" if written else f"kept {path} (already there; --force overwrites it)")
         return 0
 
-    if args.command == "grade":
-        result = grade(args.notebook, labs, timeout=args.timeout, lab=args.lab)
-        if args.json:
-            print(json.dumps(result, indent=1))
-        else:
-            _print_result(args.notebook, result)
-        return 1 if result.get("ungradable") else 0
+    try:
+        if args.command == "grade":
+            result = grade(args.notebook, labs, timeout=args.timeout, lab=args.lab, unfenced=args.no_fence)
+            if args.json:
+                print(json.dumps(result, indent=1))
+            else:
+                _print_result(args.notebook, result)
+            return 1 if result.get("ungradable") else 0
 
-    started = time.monotonic()
-    rows = gradebook(args.folder, args.out, str(find_labs_root(args.labs)), args.jobs, args.timeout, args.lab,
-                     args.feedback)
+        started = time.monotonic()
+        rows = gradebook(args.folder, args.out, str(find_labs_root(args.labs)), args.jobs, args.timeout, args.lab,
+                         args.feedback, unfenced=args.no_fence)
+    except NoFence as refused:
+        print(f"labkit {args.command}: refused: {refused}", file=sys.stderr)
+        return 2
     bad = sum(r["status"].startswith("ungradable") for r in rows)
     review = sum(r["status"].startswith("needs review") for r in rows)
+    fences = ", ".join(sorted({r["fence"] for r in rows})) or "none needed"
     print(f"graded {len(rows) - bad} of {len(rows)} notebooks in {time.monotonic() - started:.0f} s "
-          f"({bad} ungradable, {review} to review) -> {args.out}"
+          f"({bad} ungradable, {review} to review; fence: {fences}) -> {args.out}"
           + (f"; feedback in {args.feedback}" if args.feedback else ""))
-    return 0
+    if bad:
+        print(f"labkit gradebook: {bad} notebook(s) could not be graded: see the status column of {args.out}",
+              file=sys.stderr)
+    return 1 if bad else 0
 
 
 def _print_result(name: str, result: dict) -> None:
+    """The result for a terminal: everything that came from the submission is printed without control
+    characters, which could otherwise move the cursor or rewrite what is shown."""
+    fence = f" [fence: {result.get('fence')}]"
     if result.get("ungradable"):
-        print(f"{name}: ungradable: {result['ungradable']}")
+        print(plain(f"{name}: ungradable: {result['ungradable']}") + fence)
         return
-    print(f"{name} ({result['lab']}): {result['score']:g}/{result['max_score']:g}"
-          + (f"  NEEDS REVIEW: {'; '.join(result['review'])}" if result.get("review") else ""))
+    print(plain(f"{name} ({result['lab']}): {result['score']:g}/{result['max_score']:g}") + fence
+          + plain(f"  NEEDS REVIEW: {'; '.join(result['review'])}" if result.get("review") else ""))
     for test in result["tests"]:
         mark = "✓" if test["passed"] else "✗"
-        print(f"  {mark} {test['name']} {test['score']:g}/{test['max_score']:g}"
-              + (f": {test['message']}" if test["message"] else ""))
+        print(plain(f"  {mark} {test['name']} {test['score']:g}/{test['max_score']:g}"
+                    + (f": {test['message']}" if test["message"] else "")))
     for note in result.get("notes", []):
-        print(f"  note: {note}")
+        print(plain(f"  note: {note}"))
 
 
 if __name__ == "__main__":

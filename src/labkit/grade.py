@@ -17,13 +17,17 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import errno
 import importlib
 import json
 import math
 import os
 import secrets
 import shutil
+import stat
 import subprocess
+import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +39,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
 from labkit import sandbox
+from labkit.sandbox import labkit_env
 from labkit.checks import LONGEST_CELL, TEST_TIMEOUT, TimeLimit, limit_message, run_guarded
 from labkit.labs import Lab, identify, load_labs
 from labkit.probe import MIME
@@ -71,16 +76,25 @@ def bank_of(lab: Lab):
     return importlib.import_module(f"labkit.checks.{lab.checks_module}").bank
 
 
-def labkit_env(**extra: str) -> dict:
-    """os.environ plus `extra`, with this labkit first on PYTHONPATH: a kernel or process started with it
-    imports the labkit that started it, installed or not."""
-    src = str(Path(__file__).resolve().parents[1])
-    return dict(os.environ, **extra, PYTHONPATH=os.pathsep.join(p for p in (src, os.environ.get("PYTHONPATH")) if p))
-
-
-def ungradable(why: str, lab: Lab | None = None) -> dict:
+def ungradable(why: str, lab: Lab | None = None, fence: str | None = None) -> dict:
     return {"lab": lab.name if lab else None, "score": 0.0, "max_score": 0.0, "tests": [], "notes": [],
-            "review": [], "ungradable": why}
+            "review": [], "ungradable": why, "fence": fence}
+
+
+class NoFence(RuntimeError):
+    """No namespaces to fence a kernel with, and the instructor did not ask to grade without one."""
+
+
+def fence_in_force(unfenced: bool) -> str:
+    """The fence mode grading will use ("root", "userns", or "unfenced" when allowed); raises NoFence."""
+    how, why = sandbox.fence()
+    if how != "none":
+        return how
+    if not unfenced:
+        raise NoFence(f"no fence for the learner's code on this machine ({why}): the submissions would run as "
+                      "you, with your files. Grade as root or where unprivileged user namespaces are enabled, or "
+                      "pass --no-fence to grade without one (every row then says unfenced)")
+    return "unfenced"
 
 
 def assigned_lab(path: Path, labs: list[Lab], lab: str | None, submission) -> tuple[Lab | None, list[str]]:
@@ -106,23 +120,27 @@ def assigned_lab(path: Path, labs: list[Lab], lab: str | None, submission) -> tu
 
 
 def grade(path: str | os.PathLike, labs: list[Lab] | None = None, timeout: float = NOTEBOOK_TIMEOUT,
-          cell_timeout: float | None = None, lab: str | None = None) -> dict:
+          cell_timeout: float | None = None, lab: str | None = None, unfenced: bool = False) -> dict:
+    """Grade one notebook. Raises NoFence where no fence can be had and `unfenced` is not given."""
     path = Path(path)
+    how = fence_in_force(unfenced)
     # One looping cell must leave time for the other cells: at most a third of the notebook's time.
     cell_timeout = cell_timeout or min(CELL_TIMEOUT, timeout / 3)
     try:
-        submission = nbformat.reads(path.read_bytes().decode("utf-8"), as_version=4)
+        submission = nbformat.reads(read_submission(path).decode("utf-8"), as_version=4)
         sources = [c.source if isinstance(c.source, str) else "".join(c.source)
                    for c in submission.cells if c.get("cell_type") == "code"]
-    except Exception as error:
-        return ungradable(f"not a readable notebook ({type(error).__name__}: {_short(error)})")
+    except NotASubmission as error:
+        return ungradable(str(error), fence=how)
+    except Exception as error:  # never the reader's message: it can quote the file, which may be anyone's
+        return ungradable(f"not a readable notebook ({type(error).__name__})", fence=how)
     labs = labs if labs is not None else load_labs()
     if lab is not None and lab not in {l.name for l in labs}:
-        return ungradable(f"no lab named {lab!r} (labs: {', '.join(l.name for l in labs)})")
+        return ungradable(f"no lab named {lab!r} (labs: {', '.join(l.name for l in labs)})", fence=how)
     chosen, lab_notes = assigned_lab(path, labs, lab, submission)
     if chosen is None:
         return ungradable("cannot tell which lab this notebook answers (pass --lab, or grade a folder named after "
-                          "the lab)")
+                          "the lab)", fence=how)
 
     unchanged_checks = chosen.check_cell_sources()
     learner = {number: s for number, s in enumerate(sources, 1) if s.strip() and s.strip() not in unchanged_checks}
@@ -134,11 +152,15 @@ def grade(path: str | os.PathLike, labs: list[Lab] | None = None, timeout: float
     reaping = sandbox.become_subreaper()
     before = set(sandbox.descendants())
     try:
-        work = sandbox.work_folder(run)
+        uid = sandbox.uid_for_grading() if how == "root" else os.getuid()
+        work = sandbox.work_folder(run, how, uid)
         sandbox.build_site(work / "site", own)
-        outcome = _execute(learner, tests, own, work, timeout, cell_timeout)
-    except Exception as error:  # the kernel could not start, or the client broke
-        return ungradable(f"could not execute the notebook ({type(error).__name__}: {_short(error)})", chosen)
+        outcome = _execute(learner, tests, own, work, timeout, cell_timeout, how, uid)
+    except KernelFailed as error:
+        return ungradable(str(error), chosen, fence=how)
+    except Exception as error:  # the client broke
+        return ungradable(f"could not execute the notebook ({type(error).__name__}: {_short(error)})", chosen,
+                          fence=how)
     finally:
         if reaping:
             sandbox.end_descendants(spare=before)
@@ -151,7 +173,38 @@ def grade(path: str | os.PathLike, labs: list[Lab] | None = None, timeout: float
         "tests": graded,
         "notes": lab_notes + notes,
         "review": review,
+        "fence": how,
     }
+
+
+MAX_NOTEBOOK_BYTES = 64 * 1024**2
+
+
+class NotASubmission(ValueError):
+    """A path that is not a notebook file of its own: a link, a folder, a device, or too large."""
+
+
+class KernelFailed(RuntimeError):
+    """The fenced kernel could not start; the message carries what it printed."""
+
+
+def read_submission(path: Path) -> bytes:
+    """The bytes of a submission, read without following a symbolic link: a link could point at an answer
+    key, a classmate's notebook or a file of the machine, and the grader may be root."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise NotASubmission("a symbolic link, not a notebook file: hand in the file itself") from None
+        raise NotASubmission(f"cannot be opened ({error.strerror})") from None
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise NotASubmission("not a regular file" + (" (a folder)" if stat.S_ISDIR(info.st_mode) else ""))
+        data = f.read(MAX_NOTEBOOK_BYTES + 1)
+    if len(data) > MAX_NOTEBOOK_BYTES:
+        raise NotASubmission(f"larger than {MAX_NOTEBOOK_BYTES // 1024**2} MiB")
+    return data
 
 
 class _Client(NotebookClient):
@@ -248,7 +301,7 @@ GIVE_UP_AFTER = 3  # requests in a row without a usable answer: the kernel is ta
 
 
 def _execute(learner: dict[int, str], tests: list[Test], own, work: Path, timeout: float,
-             cell_timeout: float):
+             cell_timeout: float, how: str, uid: int):
     """Run the learner's cells in a fenced kernel, then every test from this process. Returns (test results,
     notes, reasons for review)."""
     deadline = time.monotonic() + timeout
@@ -262,7 +315,8 @@ def _execute(learner: dict[int, str], tests: list[Test], own, work: Path, timeou
     spec = specs / "labkit-sandbox"
     spec.mkdir()
     (spec / "kernel.json").write_text(json.dumps({
-        "argv": sandbox.kernel_argv(work, {"cpu": timeout + 60}), "display_name": "labkit sandbox",
+        "argv": sandbox.launcher(work, "none" if how == "unfenced" else how, cpu=timeout + 60, uid=uid)
+        + [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"], "display_name": "labkit sandbox",
         "language": "python", "interrupt_mode": "message"}))
     # IPC sockets inside the work folder: local only, no network needed, and no warning about unencrypted TCP.
     km = AsyncKernelManager(kernel_name="labkit-sandbox", transport="ipc", ip=str(work / "kernel-ipc"),
@@ -294,8 +348,15 @@ def _execute(learner: dict[int, str], tests: list[Test], own, work: Path, timeou
         return None
 
     results = []
-    with client.setup_kernel(env=labkit_env(**sandbox.THREADS), cwd=str(work), stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL):
+    log = specs / "kernel-stderr.txt"  # what the fence and the kernel print at their start, should they fail
+    with open(log, "wb") as stderr, contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(client.setup_kernel(env=labkit_env(**sandbox.THREADS), cwd=str(work),
+                                                    stdout=subprocess.DEVNULL, stderr=stderr))
+        except Exception as error:
+            raise KernelFailed(f"the kernel could not start ({type(error).__name__}: {_short(error)}); "
+                               f"it printed: {_printed(log)}") from None
+        watchdog = stack.enter_context(sandbox.Watchdog(km.provisioner.pid, work))
         for index, number in enumerate(numbers):
             left = cells_deadline - time.monotonic()
             if state["dead"] or left <= 1:
@@ -308,7 +369,7 @@ def _execute(learner: dict[int, str], tests: list[Test], own, work: Path, timeou
                 client.execute_cell(nb.cells[index], index)
             except DeadKernelError:
                 state["dead"] = f"the kernel died while running your code cell {number}"
-                notes.append(f"{state['dead']} (a crash, exit() or out of memory)")
+                notes.append(f"{state['dead']} ({_death(watchdog)})")
                 continue
             reply = (replies.pop(index, None) or {}).get("content", {})
             if reply.get("status") == "error":
@@ -327,7 +388,28 @@ def _execute(learner: dict[int, str], tests: list[Test], own, work: Path, timeou
             if reason:
                 if reason not in review:
                     review.append(reason)
+    if watchdog.breach and not any(watchdog.breach in note for note in notes):
+        notes.append(f"the grader ended the kernel: {watchdog.breach}")
     return results, notes, review
+
+
+def _death(watchdog) -> str:
+    return f"the grader ended it: {watchdog.breach}" if watchdog.breach else "a crash, exit() or out of memory"
+
+
+def _printed(log: Path, limit: int = 1500) -> str:
+    """The end of what a process printed, as plain text on one line."""
+    try:
+        text = log.read_bytes()[-limit:].decode("utf-8", "replace")
+    except OSError:
+        return "nothing"
+    text = " | ".join(line.strip() for line in text.splitlines() if line.strip())
+    return plain(text) or "nothing"
+
+
+def plain(text: str) -> str:
+    """`text` without control characters (terminal escapes, bells, carriage returns): safe to print or store."""
+    return "".join(c if c.isprintable() or c == "\n" else "\N{REPLACEMENT CHARACTER}" for c in str(text))
 
 
 def _run_test(test: Test, connection: KernelConnection) -> dict:

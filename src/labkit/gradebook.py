@@ -18,17 +18,18 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from labkit import sandbox
-from labkit.grade import NOTEBOOK_TIMEOUT, _short, labkit_env, ungradable
+from labkit.grade import NOTEBOOK_TIMEOUT, _short, fence_in_force, plain, ungradable
 from labkit.labs import load_labs
 
-FIXED = ["submission", "lab", "score", "max_score", "status", "notes"]
+FIXED = ["submission", "lab", "score", "max_score", "status", "fence", "notes"]
 
 
-def grade_one(path: Path, labs_root: str, timeout: float, lab: str | None) -> dict:
+def grade_one(path: Path, labs_root: str, timeout: float, lab: str | None, unfenced: bool) -> dict:
     command = [sys.executable, "-m", "labkit", "grade", str(path), "--json", "--labs", labs_root,
-               "--timeout", str(timeout)] + (["--lab", lab] if lab else [])
+               "--timeout", str(timeout)] + (["--lab", lab] if lab else []) + (["--no-fence"] if unfenced else [])
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout + 60, env=labkit_env())
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout + 60,
+                              env=sandbox.labkit_env())
         result = json.loads(done.stdout)
         if not isinstance(result, dict):
             raise json.JSONDecodeError("not an object", done.stdout, 0)
@@ -41,12 +42,14 @@ def grade_one(path: Path, labs_root: str, timeout: float, lab: str | None) -> di
 
 
 def submissions(folder: Path, lab: str | None, lab_names: set[str]) -> list[tuple[Path, str | None]]:
-    """(notebook, assigned lab) for DIR/*.ipynb and, without --lab, DIR/<lab>/*.ipynb."""
+    """(notebook, assigned lab) for DIR/*.ipynb and, without --lab, DIR/<lab>/*.ipynb. Whatever is named
+    *.ipynb gets a row, a link or a folder included (the grader says why it cannot grade it); lab folders
+    are entered only when they are folders, not links."""
     assigned = lab or (folder.resolve().name if folder.resolve().name in lab_names else None)
-    found = [(p, assigned) for p in sorted(folder.glob("*.ipynb")) if p.is_file()]
+    found = [(p, assigned) for p in sorted(folder.glob("*.ipynb"))]
     if not lab:
-        for sub in sorted(p for p in folder.iterdir() if p.is_dir() and p.name in lab_names):
-            found += [(p, sub.name) for p in sorted(sub.glob("*.ipynb")) if p.is_file()]
+        for sub in sorted(p for p in folder.iterdir() if p.name in lab_names and p.is_dir() and not p.is_symlink()):
+            found += [(p, sub.name) for p in sorted(sub.glob("*.ipynb"))]
     return found
 
 
@@ -55,19 +58,30 @@ def status(result: dict) -> str:
         return f"ungradable: {result['ungradable']}"
     if result.get("review"):
         return "needs review: " + "; ".join(result["review"])
-    return "graded"
+    return "graded" + (" (unfenced)" if result.get("fence") == "unfenced" else "")
+
+
+def cell(value):
+    """A CSV cell that a spreadsheet shows as text: no formula (=, +, -, @ first), no control characters."""
+    if not isinstance(value, str):
+        return value
+    value = plain(value)
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
 
 
 def gradebook(folder: str | os.PathLike, out: str | os.PathLike, labs_root: str, jobs: int | None = None,
               timeout: float = NOTEBOOK_TIMEOUT, lab: str | None = None,
-              feedback: str | os.PathLike | None = None) -> list[dict]:
+              feedback: str | os.PathLike | None = None, unfenced: bool = False) -> list[dict]:
+    """Grade every submission into `out`; raises labkit.grade.NoFence where no fence can be had and `unfenced`
+    is not given."""
+    fence = fence_in_force(unfenced)
     folder = Path(folder)
     found = submissions(folder, lab, {l.name for l in load_labs(labs_root)})
     jobs = jobs or os.cpu_count() or 1
     reaping = sandbox.become_subreaper()  # a grade process that is killed leaves its kernel to us
     try:
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            results = list(pool.map(lambda item: grade_one(item[0], labs_root, timeout, item[1]), found))
+            results = list(pool.map(lambda item: grade_one(item[0], labs_root, timeout, item[1], unfenced), found))
     finally:
         if reaping:
             sandbox.end_descendants()
@@ -78,7 +92,8 @@ def gradebook(folder: str | os.PathLike, out: str | os.PathLike, labs_root: str,
     rows = []
     for name, result in zip(names, results):
         row = {"submission": name, "lab": result["lab"] or "", "score": result["score"],
-               "max_score": result["max_score"], "status": status(result), "notes": "; ".join(result.get("notes", []))}
+               "max_score": result["max_score"], "status": status(result), "fence": result.get("fence") or fence,
+               "notes": "; ".join(result.get("notes", []))}
         for test in result["tests"]:
             column = f"{result['lab']}:{test['name']}" if several_labs else test["name"]
             if column not in columns:
@@ -88,7 +103,7 @@ def gradebook(folder: str | os.PathLike, out: str | os.PathLike, labs_root: str,
     with open(out, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=FIXED + columns, restval="")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: cell(v) for k, v in row.items()} for row in rows)
     if feedback:
         write_feedback(Path(feedback), names, results)
     return rows
@@ -97,25 +112,41 @@ def gradebook(folder: str | os.PathLike, out: str | os.PathLike, labs_root: str,
 def write_feedback(folder: Path, names: list[str], results: list[dict]) -> list[Path]:
     """One Markdown file per submission, to hand back: the score, each test with its message, the notes."""
     folder.mkdir(parents=True, exist_ok=True)
-    written = []
+    written, taken = [], set()
     for name, result in zip(names, results):
-        path = folder / (name.replace(os.sep, "__").removesuffix(".ipynb") + ".md")
+        stem = name.replace(os.sep, "__").removesuffix(".ipynb")
+        path, n = folder / f"{stem}.md", 1
+        while path.name in taken:  # a/b.ipynb and a__b.ipynb, say: each keeps a file of its own
+            n += 1
+            path = folder / f"{stem}-{n}.md"
+        taken.add(path.name)
         path.write_text(feedback_markdown(name, result), encoding="utf-8")
         written.append(path)
     return written
 
 
 def feedback_markdown(name: str, result: dict) -> str:
-    lines = [f"# Feedback on {name}", ""]
+    lines = [f"# Feedback on {md(name)}", ""]
     if result.get("ungradable"):
-        return "\n".join(lines + [f"This notebook could not be graded: {result['ungradable']}.", ""])
-    lines += [f"**Lab:** {result['lab']}  ", f"**Score:** {result['score']:g} / {result['max_score']:g}  ",
-              f"**Status:** {status(result)}", "", "| | Test | Points | What to fix |", "|---|---|---|---|"]
+        return "\n".join(lines + [f"This notebook could not be graded: {md(result['ungradable'])}.", ""])
+    lines += [f"**Lab:** {md(result['lab'])}  ", f"**Score:** {result['score']:g} / {result['max_score']:g}  ",
+              f"**Status:** {md(status(result))}", "", "| | Test | Points | What to fix |", "|---|---|---|---|"]
     for test in result["tests"]:
         mark = "✓" if test["passed"] else "✗"
-        message = " ".join(str(test["message"]).split()).replace("|", "\\|") or "—"
-        lines.append(f"| {mark} | {test['name'].replace('_', ' ')} | {test['score']:g} / {test['max_score']:g} | "
-                     f"{message} |")
+        lines.append(f"| {mark} | {md(test['name'].replace('_', ' '))} | {test['score']:g} / {test['max_score']:g} | "
+                     f"{md(test['message']) or '—'} |")
     if result.get("notes"):
-        lines += ["", "## Notes", ""] + [f"- {note}" for note in result["notes"]]
+        lines += ["", "## Notes", ""] + [f"- {md(note)}" for note in result["notes"]]
     return "\n".join(lines) + "\n"
+
+
+_MARKDOWN = str.maketrans({c: "\\" + c for c in "\\*_[]<>#|!"} | {"&": "&amp;"})
+
+
+def md(text) -> str:
+    """Text on one Markdown line that renders as itself: no HTML, links, emphasis or table breaks from what a
+    submission put in a message; `code spans` (the checks' own) are kept."""
+    parts = " ".join(plain(text).split()).split("`")
+    if len(parts) % 2 == 0:  # an unpaired backtick: no code spans at all
+        return "\\`".join(p.translate(_MARKDOWN) for p in parts)
+    return "`".join(p.replace("|", "\\|") if i % 2 else p.translate(_MARKDOWN) for i, p in enumerate(parts))

@@ -2,19 +2,24 @@
 
 What holds, and where (the threat model is in labs/README.md):
 
-- **Always**: a private work folder (mode 0700, in a run folder nobody can list) that is the
-  kernel's home, working folder and ``TMPDIR``; limits on memory, CPU time, file size (and, as
-  root, processes); the kernel's numtorch is a copy from which the layers the lab asks the
-  learner to write are removed, and its labkit a copy; the grader process is a child subreaper
-  and kills every process the submission left behind, ``setsid`` or not.
-- **As root** (CI): the kernel runs as ``nobody`` in its own PID, network and mount namespaces,
-  with a new root filesystem that holds only the system folders, this Python and its
-  environment (read-only), the work folder, a few devices, ``/proc`` and an empty ``/tmp``: no
-  answer key, labkit source, git folder, other checkout or submission is there to be read.
-- **As a normal user with unprivileged user namespaces**: the same, the kernel one more user
-  namespace down so that it cannot undo the mounts.
-- **Otherwise**: no namespaces; the machine's files stay as readable to the learner's code as to
-  the user (the grader's verdicts still come from the grader's process: see labkit.probe).
+- **Every fenced mode** ("root", and "userns" for a normal user with unprivileged user namespaces): the
+  kernel runs in its own PID, network, IPC and mount namespaces, under a new root filesystem (pivot_root)
+  that holds only the system folders, this Python and its environment (read-only), the work folder, a few
+  devices, ``/proc`` and size-limited tmpfs folders (``/tmp``, ``/dev/shm``, its home and ``TMPDIR``): no
+  answer key, labkit source, git folder, other checkout or submission is there to be read. Limits count the
+  whole submission, not one process: at most ``PROCESSES`` processes and threads (``RLIMIT_NPROC`` for a uid
+  that only this grading uses), and the grader's watchdog (labkit.grade) ends the kernel when all its
+  processes together hold more than ``MEMORY`` bytes or its work folder more than ``DISK``.
+- **As root**: each grading runs as a uid of its own (``uid_for_grading``), so neither the process limit nor
+  a signal reaches another submission's kernel.
+- **As a normal user**: the kernel runs one user namespace further down, where the mounts are locked.
+- **"none"** (no namespaces to be had): the kernel runs as the grader's user and sees what the user sees;
+  grading refuses to run so unless the instructor asks for it (``labkit grade --no-fence``), and every row
+  then says ``unfenced``.
+
+Always: a private work folder (mode 0700, in a run folder nobody can list), per-process limits on memory,
+CPU time and file size, and a grader that is a child subreaper and kills every process the submission
+left behind, ``setsid`` or not.
 """
 
 from __future__ import annotations
@@ -22,44 +27,74 @@ from __future__ import annotations
 import ast
 import ctypes
 import functools
+import itertools
 import os
 import resource
 import secrets
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
-NOBODY = 65534
-MEMORY = 3 * 1024**3  # bytes of address space: numpy and a kernel need about 1 GiB
-FILE_SIZE = 256 * 1024**2  # bytes, per file written
-PROCESSES = 256  # as nobody, who owns nothing else: counted per user, threads included
+MEMORY = 3 * 1024**3  # bytes, all the kernel's processes together (and each one's address space)
+FILE_SIZE = 64 * 1024**2  # bytes, per file written
+DISK = 256 * 1024**2  # bytes in the work folder, on the machine's disk
+# RAM-backed folders of the new root, each capped: /tmp, /dev/shm, and the kernel's TMPDIR and home (its
+# working folder) inside the work folder.
+TMPFS = {"tmp": "256m", "dev/shm": "64m", "work/tmp": "256m", "work/home": "256m"}
+PROCESSES = 256  # processes and threads of one submission
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
 SOURCE = Path(__file__).resolve().parents[1]  # the folder holding labkit and numtorch
+# As root, grading number n of process p runs as UID_BASE + 8 p + n % 8: a uid no account and no other
+# grading on the machine has (pids are at most 2**22).
+UID_BASE = 1 << 30
+_gradings = itertools.count()
+
+
+def uid_for_grading() -> int:
+    return UID_BASE + 8 * os.getpid() + next(_gradings) % 8
 
 
 @functools.lru_cache(maxsize=None)
-def mode() -> str:
-    """How this machine fences a kernel: "root", "userns" or "none"."""
-    if not shutil.which("unshare"):
-        return "none"
-    if os.geteuid() == 0:
-        probe = ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "--net", "--mount", "true"]
-        return "root" if _runs(probe) else "none"
-    probe = ["unshare", "--user", "--map-root-user", "--pid", "--fork", "--kill-child", "--mount-proc", "--net",
-             "--mount", "unshare", "--user", "--mount", "true"]
-    return "userns" if _runs(probe) else "none"
+def fence() -> tuple[str, str]:
+    """How this machine fences a kernel, and why not better: ("root" | "userns" | "none", reason).
 
-
-def _runs(command) -> bool:
+    The probe starts the real launcher (namespaces, new root, limits) with `true` as the kernel, so a mode is
+    only chosen where it runs end to end."""
+    how = "root" if os.geteuid() == 0 else "userns"
+    if not os.path.isabs(tool("unshare")):
+        return "none", "unshare (util-linux) is not installed"
+    run = run_folder()
     try:
-        return subprocess.run(command, capture_output=True, timeout=20).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
+        work = work_folder(run, how, uid_for_grading() if how == "root" else None)
+        argv = launcher(work, how, cpu=20, uid=work.stat().st_uid) + [shutil.which("true") or "/bin/true"]
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=30, env=labkit_env())
+        except (OSError, subprocess.TimeoutExpired) as error:
+            return "none", f"the {how} fence could not start: {error}"
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
+            return "none", f"the {how} fence could not start: {last}"
+        return how, ""
+    finally:
+        shutil.rmtree(run, ignore_errors=True)
+
+
+def mode() -> str:
+    return fence()[0]
+
+
+def labkit_env(**extra: str) -> dict:
+    """os.environ plus `extra`, with this labkit first on PYTHONPATH: a process started with it (the fence's
+    launcher, a kernel, `labkit grade`) imports the labkit that started it, installed or not."""
+    src = str(SOURCE)
+    return dict(os.environ, **extra, PYTHONPATH=os.pathsep.join(p for p in (src, os.environ.get("PYTHONPATH")) if p))
 
 
 # ---- the kernel's own numtorch and labkit -----------------------------------------------------------
@@ -124,28 +159,28 @@ def run_folder() -> Path:
     return folder
 
 
-def work_folder(run: Path) -> Path:
-    """A submission's private work folder, under a name no other submission can guess."""
+def work_folder(run: Path, how: str, uid: int | None) -> Path:
+    """A submission's private work folder, under a name no other submission can guess, owned by the kernel's
+    user (`uid`, as root)."""
     work = run / secrets.token_hex(16)
     work.mkdir(mode=0o700)
     for sub in ("tmp", "home"):
         (work / sub).mkdir(mode=0o700)
-    if mode() == "root":
+    if how == "root" and uid is not None:
         for path in (work, work / "tmp", work / "home"):
-            os.chown(path, NOBODY, NOBODY)
+            os.chown(path, uid, uid)
     return work
 
 
-def kernel_argv(work: Path, limits: dict) -> list[str]:
-    """The kernelspec argv that starts a fenced kernel ({connection_file} is filled in by jupyter_client)."""
-    how = mode()
-    inner = [sys.executable, "-m", "labkit.sandbox", "--mode", how, "--work", str(work), "--cpu", str(int(limits["cpu"])),
-             "--", sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+def launcher(work: Path, how: str, cpu: float, uid: int) -> list[str]:
+    """The command that fences a kernel: it ends with "--", after which the kernel's own command goes."""
+    inner = [sys.executable, "-m", "labkit.sandbox", "--mode", how, "--work", str(work), "--cpu", str(int(cpu)),
+             "--uid", str(uid), "--"]
+    namespaces = ["--pid", "--fork", "--kill-child", "--mount-proc", "--net", "--mount", "--ipc"]
     if how == "root":
-        return ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "--net", "--mount", *inner]
+        return [tool("unshare"), *namespaces, *inner]
     if how == "userns":
-        return ["unshare", "--user", "--map-root-user", "--pid", "--fork", "--kill-child", "--mount-proc", "--net",
-                "--mount", *inner]
+        return [tool("unshare"), "--user", "--map-root-user", *namespaces, *inner]
     return inner
 
 
@@ -155,35 +190,37 @@ def _inner(argv: list[str]) -> None:
     args, kernel = argv[: argv.index("--")], argv[argv.index("--") + 1:]
     work = Path(args[args.index("--work") + 1])
     cpu = int(args[args.index("--cpu") + 1])
+    uid = int(args[args.index("--uid") + 1])
     how = args[args.index("--mode") + 1]
     if how == "root" and "-f" in kernel:  # the connection file jupyter_client wrote, for the kernel to read
-        os.chown(kernel[kernel.index("-f") + 1], NOBODY, NOBODY)
+        os.chown(kernel[kernel.index("-f") + 1], uid, uid)
     if how != "none":
-        _enter_new_root(work)
-    _limit(cpu, processes=how == "root")
+        _enter_new_root(work, uid if how == "root" else 0)
+    _limit(cpu, processes=how != "none")
     env = _kernel_env(work)
-    os.chdir(work)
+    os.chdir(work / "home")
     if how == "root":
         os.setgroups([])
-        os.setgid(NOBODY)
-        os.setuid(NOBODY)
+        os.setgid(uid)
+        os.setuid(uid)
     _no_new_privileges()
     if how == "userns":  # one user namespace down: the mounts above are locked for the kernel
-        kernel = ["unshare", "--user", "--mount", *kernel]
+        kernel = [tool("unshare"), "--user", "--mount", *kernel]
     os.execvpe(kernel[0], kernel, env)
 
 
 SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
 
 
-def _enter_new_root(work: Path) -> None:
-    """Change root to a new filesystem that holds only the system folders, this Python and its environment
-    (read-only), the work folder, a few devices, /proc and an empty /tmp: no answer key, source, other
-    checkout or submission is there to be read, wherever it lies on the machine."""
+def _enter_new_root(work: Path, owner: int) -> None:
+    """Make a new filesystem the root (pivot_root, so that a user namespace can still be made below it): the
+    system folders, this Python and its environment, the kernel's numtorch (read-only), the work folder, a
+    few devices, /proc, and capped tmpfs folders. No answer key, source, other checkout or submission is
+    there to be read, wherever it lies on the machine."""
     root = work.parent / (work.name + "-root")
     root.mkdir(mode=0o755)
     _run("mount", "--make-rprivate", "/")
-    _run("mount", "-t", "tmpfs", "-o", "mode=0755", "labkit-root", str(root))
+    _run("mount", "-t", "tmpfs", "-o", "mode=0755,size=1m", "labkit-root", str(root))
     for top in SYSTEM:
         if os.path.islink(top):
             os.symlink(os.readlink(top), root / top[1:])
@@ -195,7 +232,7 @@ def _enter_new_root(work: Path) -> None:
         _run("mount", "--bind", f"/dev/{device}", str(root / "dev" / device))
     for folder in ("dev/shm", "tmp"):
         (root / folder).mkdir()
-        _run("mount", "-t", "tmpfs", "-o", "mode=1777", "labkit-" + folder.replace("/", "-"), str(root / folder))
+        _tmpfs(root / folder, "1777", TMPFS[folder], owner=0)
     # After /tmp, which would hide a checkout (and its venv) that lies under it.
     for prefix in sorted({os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), sys.prefix}):
         if not any(prefix == t or prefix.startswith(t + "/") for t in SYSTEM):
@@ -203,7 +240,21 @@ def _enter_new_root(work: Path) -> None:
     (root / "proc").mkdir()
     _run("mount", "-t", "proc", "proc", str(root / "proc"))
     _bind(str(work), root, writable=True)  # after /tmp: the work folder usually lies under it
-    os.chroot(root)
+    inside = root / str(work).lstrip("/")
+    _bind(str(work / "site"), root, writable=False)
+    for sub in ("tmp", "home"):
+        _tmpfs(inside / sub, "0700", TMPFS["work/" + sub], owner=owner)
+    old = root / ".old"
+    old.mkdir()
+    _run("pivot_root", str(root), str(old))
+    os.chdir("/")
+    _run("umount", "--lazy", "/.old")
+    os.rmdir("/.old")
+
+
+def _tmpfs(target: Path, mode: str, size: str, owner: int) -> None:
+    _run("mount", "-t", "tmpfs", "-o", f"mode={mode},size={size},uid={owner},gid={owner},nosuid,nodev",
+         "labkit-" + target.name, str(target))
 
 
 def _bind(path: str, root: Path, writable: bool) -> None:
@@ -214,14 +265,25 @@ def _bind(path: str, root: Path, writable: bool) -> None:
         _run("mount", "-o", "remount,bind,ro", str(target))
 
 
+def tool(name: str) -> str:
+    """The path of a util-linux tool: also in sbin, which an ordinary user's PATH often lacks."""
+    return shutil.which(name, path=os.pathsep.join([os.environ.get("PATH", ""), *TOOL_PATH])) or name
+
+
+TOOL_PATH = ("/usr/sbin", "/usr/bin", "/sbin", "/bin")
+
+
 def _run(*command: str) -> None:
-    subprocess.run(command, check=True, capture_output=True)
+    command = (tool(command[0]), *command[1:])
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise OSError(f"the fence could not be built: {' '.join(command)}: {done.stderr.strip()}")
 
 
 def _limit(cpu: int, processes: bool) -> None:
     limits = [(resource.RLIMIT_AS, MEMORY), (resource.RLIMIT_CPU, cpu), (resource.RLIMIT_FSIZE, FILE_SIZE),
               (resource.RLIMIT_CORE, 0)]
-    if processes:
+    if processes:  # counted for the kernel's uid, which only this grading uses (or in its own user namespace)
         limits.append((resource.RLIMIT_NPROC, PROCESSES))
     for which, value in limits:
         soft, hard = resource.getrlimit(which)
@@ -297,6 +359,87 @@ def end_descendants(spare: set[int] = frozenset()) -> None:
             except OSError:
                 pass
         time.sleep(0.05)
+
+
+class Watchdog:
+    """Ends a kernel whose processes together hold more than MEMORY, or whose work folder on disk holds more than
+    DISK: limits for the whole submission, which per-process limits are not. Polled from the grader's process;
+    `breach` says why it ended the kernel."""
+
+    PERIOD = 0.25  # seconds between two looks
+    MAX_FILES = 10_000  # a work folder with more entries than this counts as full
+
+    def __init__(self, launcher_pid: int, work: Path):
+        self.pid, self.work, self.breach = launcher_pid, work, None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="labkit-watchdog", daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self):
+        while not self._stop.wait(self.PERIOD):
+            tree = [self.pid, *descendants(self.pid)]
+            memory = sum(map(_memory_of, tree))
+            if memory > MEMORY:
+                self._end(tree, f"its processes together held {memory / 1024**3:.1f} GiB of memory, over the "
+                                f"{MEMORY / 1024**3:g} GiB a notebook may use")
+                return
+            disk = _disk_use(self.work, self.MAX_FILES)
+            if disk is None or disk > DISK:
+                held = f"more than {self.MAX_FILES} files" if disk is None else f"{disk / 1024**2:.0f} MiB"
+                self._end(tree, f"it wrote {held} into its work folder, over the {DISK // 1024**2} MiB a notebook "
+                                f"may write")
+                return
+
+    def _end(self, tree, why):
+        self.breach = why
+        for pid in tree:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def _memory_of(pid: int) -> int:
+    """Bytes of memory a process holds, shared pages split among their sharers (PSS), else its RSS."""
+    try:
+        for line in open(f"/proc/{pid}/smaps_rollup", encoding="ascii"):
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    try:
+        return int(open(f"/proc/{pid}/statm", encoding="ascii").read().split()[1]) * resource.getpagesize()
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _disk_use(folder: Path, max_files: int) -> int | None:
+    """Bytes allocated under `folder` (not following links), or None past `max_files` entries."""
+    total, seen, todo = 0, 0, [str(folder)]
+    while todo:
+        try:
+            entries = list(os.scandir(todo.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            seen += 1
+            if seen > max_files:
+                return None
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            total += info.st_blocks * 512
+            if stat.S_ISDIR(info.st_mode):
+                todo.append(entry.path)
+    return total
 
 
 if __name__ == "__main__":

@@ -64,13 +64,14 @@ def test_the_new_root_keeps_a_python_environment_that_lies_under_tmp():
     under_tmp, run = Path(tempfile.mkdtemp(dir="/tmp", prefix="labkit-test-venv-")), sandbox.run_folder()
     try:
         subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(under_tmp)], check=True)
-        work = sandbox.work_folder(run)
+        work = sandbox.work_folder(run, "root", sandbox.uid_for_grading())
+        sandbox.build_site(work / "site", ())
         probe = f"""
 import importlib.util, os, sys
 spec = importlib.util.spec_from_file_location("sandbox", {str(Path(sandbox.__file__))!r})
 sandbox = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(sandbox)
-sandbox._enter_new_root(__import__("pathlib").Path({str(work)!r}))
+sandbox._enter_new_root(__import__("pathlib").Path({str(work)!r}), 0)
 print(sys.prefix.startswith("/tmp/"), os.path.isdir(sys.prefix), os.path.isfile(sys.executable))
 """
         done = subprocess.run(["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "--mount",
