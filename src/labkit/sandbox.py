@@ -196,7 +196,7 @@ def _inner(argv: list[str]) -> None:
         os.chown(kernel[kernel.index("-f") + 1], uid, uid)
     if how != "none":
         _enter_new_root(work, uid if how == "root" else 0)
-    _limit(cpu, processes=how != "none")
+    _limit(cpu, processes=PROCESSES if how != "none" else PROCESSES + len(_processes_of(os.getuid())))
     env = _kernel_env(work)
     os.chdir(work / "home")
     if how == "root":
@@ -280,15 +280,27 @@ def _run(*command: str) -> None:
         raise OSError(f"the fence could not be built: {' '.join(command)}: {done.stderr.strip()}")
 
 
-def _limit(cpu: int, processes: bool) -> None:
+def _limit(cpu: int, processes: int) -> None:
+    """Per-process limits, and the number of processes: counted for the kernel's uid, which only this grading
+    uses (or in its own user namespace); unfenced, for the user, beyond those the user already runs."""
     limits = [(resource.RLIMIT_AS, MEMORY), (resource.RLIMIT_CPU, cpu), (resource.RLIMIT_FSIZE, FILE_SIZE),
-              (resource.RLIMIT_CORE, 0)]
-    if processes:  # counted for the kernel's uid, which only this grading uses (or in its own user namespace)
-        limits.append((resource.RLIMIT_NPROC, PROCESSES))
+              (resource.RLIMIT_CORE, 0), (resource.RLIMIT_NPROC, processes)]
     for which, value in limits:
         soft, hard = resource.getrlimit(which)
         value = value if hard == resource.RLIM_INFINITY else min(value, hard)
         resource.setrlimit(which, (value, value))
+
+
+def _processes_of(uid: int) -> list[int]:
+    """The tasks (threads included, as RLIMIT_NPROC counts them) that `uid` runs."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and entry.stat().st_uid == uid:
+                found += [int(t.name) for t in (entry / "task").iterdir()]
+        except OSError:
+            continue
+    return found
 
 
 def _kernel_env(work: Path) -> dict:

@@ -176,3 +176,48 @@ if os.fork() == 0:
             time.sleep(0.2)
     os._exit(0)
 """
+
+# Attacks on the machine rather than on the verdict, each bounded (a count, a size, a time) so that a fence that
+# fails them still leaves the machine usable. Graded beside honest submissions (tests/labs/test_fence.py): each
+# costs its own row only.
+RESOURCE_ATTACKS = [
+    Attack("fork bomb", """
+import os, time
+for _ in range(2000):
+    try:
+        if os.fork() == 0:
+            time.sleep(40)
+            os._exit(0)
+    except OSError:
+        break
+"""),
+    Attack("memory hog across processes", """
+import os, time
+import numpy as np
+for _ in range(6):
+    if os.fork() == 0:
+        try:
+            block = np.ones(800 * 1024**2 // 8)
+            time.sleep(40)
+        finally:
+            os._exit(0)
+time.sleep(20)
+"""),
+    Attack("disk filler", """
+import os
+for folder in [os.getcwd(), os.path.dirname(os.getcwd()), os.environ.get("TMPDIR", "/tmp"), "/dev/shm", "/tmp"]:
+    for number in range(20):
+        try:
+            with open(os.path.join(folder, f"fill{number}"), "wb") as f:
+                for _ in range(60):
+                    f.write(b"x" * 1024**2)
+        except OSError:
+            break
+"""),
+    Attack("SysV shared memory that outlives the kernel", """
+import ctypes
+libc = ctypes.CDLL(None)
+for key in range(4242, 4246):
+    libc.shmget(key, 64 * 1024**2, 0o1000 | 0o666)
+"""),
+]
