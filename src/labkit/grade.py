@@ -40,7 +40,7 @@ from nbclient.exceptions import DeadKernelError
 
 from labkit import sandbox
 from labkit.sandbox import labkit_env
-from labkit.checks import LONGEST_CELL, TEST_TIMEOUT, TimeLimit, limit_message, run_guarded
+from labkit.checks import LONGEST_CELL, TEST_TIMEOUT, WALL_FACTOR, TimeLimit, limit_message, run_guarded
 from labkit.labs import Lab, identify, load_labs
 from labkit.probe import MIME
 from labkit.remote import Connection, NoAnswer
@@ -197,10 +197,11 @@ def read_submission(path: Path) -> bytes:
         if error.errno == errno.ELOOP:
             raise NotASubmission("a symbolic link, not a notebook file: hand in the file itself") from None
         raise NotASubmission(f"cannot be opened ({error.strerror})") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise NotASubmission("not a regular file" + (" (a folder)" if stat.S_ISDIR(info.st_mode) else ""))
     with os.fdopen(fd, "rb") as f:
-        info = os.fstat(f.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise NotASubmission("not a regular file" + (" (a folder)" if stat.S_ISDIR(info.st_mode) else ""))
         data = f.read(MAX_NOTEBOOK_BYTES + 1)
     if len(data) > MAX_NOTEBOOK_BYTES:
         raise NotASubmission(f"larger than {MAX_NOTEBOOK_BYTES // 1024**2} MiB")
@@ -267,7 +268,8 @@ class KernelConnection(Connection):
                 f"{tuple(self.own)!r})")
         self.client.answers = answers = []
         try:
-            error = self.run_cell(code, min(left + 10, wall))  # the kernel's own time limit goes first
+            # The kernel's own limit (processor time, or WALL_FACTOR times as long by the clock) goes first.
+            error = self.run_cell(code, min(WALL_FACTOR * left + 10, wall))
         finally:
             self.client.answers = None
         if error == "dead":
@@ -365,6 +367,7 @@ def _execute(learner: dict[int, str], tests: list[Test], own, work: Path, timeou
                                  f"{timeout * 2 / 3:g} s")
                 continue
             current["limit"] = max(1, min(cell_timeout, left))
+            started, waited = time.monotonic(), watchdog.waited_seconds()
             try:
                 client.execute_cell(nb.cells[index], index)
             except DeadKernelError:
@@ -375,6 +378,10 @@ def _execute(learner: dict[int, str], tests: list[Test], own, work: Path, timeou
             if reply.get("status") == "error":
                 if reply.get("ename") == "Timeout":
                     notes.append(f"code cell {number} was stopped after {current['limit']:.0f} s")
+                    wall, waited = time.monotonic() - started, watchdog.waited_seconds() - waited
+                    if waited > wall / 3:  # its time went to other work on the machine, not to its own code
+                        review.append(f"code cell {number} was stopped after {wall:.0f} s, {waited:.0f} s of them "
+                                      "spent waiting for a processor: the machine was too busy; grade it again")
                 else:
                     notes.append(f"code cell {number} raised {reply.get('ename')}: "
                                  f"{_short(_explained(reply.get('evalue', ''), own))}")

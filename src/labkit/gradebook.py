@@ -140,7 +140,7 @@ def feedback_markdown(name: str, result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-_MARKDOWN = str.maketrans({c: "\\" + c for c in "\\*_[]<>#|!"} | {"&": "&amp;"})
+_MARKDOWN = str.maketrans({c: "\\" + c for c in "\\*_[]#|!"} | {"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
 
 def md(text) -> str:

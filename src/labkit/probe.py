@@ -322,11 +322,11 @@ def serve(nonce: str, request_text: str, own: tuple = ()) -> None:
     probe = _served.get("probe")
     if probe is None or probe.namespace is not namespace:
         probe = _served["probe"] = Probe(namespace, tuple(own))
-    started = time.monotonic()
+    started = time.process_time()
     try:
         answer = probe.answer(json.loads(request_text))
     except Refused as refused:
         answer = {"refused": str(refused)}
-    answer["elapsed"] = time.monotonic() - started  # a check's time limit counts the time spent here
+    answer["elapsed"] = time.process_time() - started  # a check's time limit counts the processor time used here
     sys.stdout.flush()
     display({MIME: json.dumps({"nonce": nonce, "answer": answer})}, raw=True)

@@ -409,6 +409,18 @@ class Watchdog:
                                 f"may write")
                 return
 
+    def waited_seconds(self) -> float:
+        """Seconds the kernel's live threads have spent ready to run but waiting for a processor: what a busy
+        machine takes from it (from the scheduler's statistics; 0 where the kernel keeps none)."""
+        waited = 0
+        for pid in [self.pid, *descendants(self.pid)]:
+            try:
+                for task in os.scandir(f"/proc/{pid}/task"):
+                    waited += int(open(f"{task.path}/schedstat", encoding="ascii").read().split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+        return waited / 1e9
+
     def _end(self, tree, why):
         self.breach = why
         for pid in tree:

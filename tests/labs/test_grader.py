@@ -5,6 +5,7 @@ grader's behaviour without depending on any real lab's content.
 """
 
 import json
+import time
 
 import nbformat
 import pytest
@@ -142,3 +143,24 @@ def test_grading_never_modifies_the_submission(tmp_path, toy_labs):
     grade(path, toy_labs)
     assert sha256(path) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == listing
+
+
+def test_a_time_limit_counts_processor_time_so_a_busy_machine_cannot_run_it_out():
+    from labkit.checks import TimeLimit, time_limit
+
+    with time_limit(0.5):
+        time.sleep(0.8)  # waiting (as for a processor another submission holds) is not the code's own time
+    with pytest.raises(TimeLimit):
+        with time_limit(0.5):
+            while True:
+                pass
+
+
+def test_a_time_limit_still_ends_code_that_sleeps_by_the_clock():
+    from labkit.checks import WALL_FACTOR, TimeLimit, time_limit
+
+    started = time.monotonic()
+    with pytest.raises(TimeLimit):
+        with time_limit(0.2):
+            time.sleep(60)
+    assert time.monotonic() - started < WALL_FACTOR * 0.2 + 11
