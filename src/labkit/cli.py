@@ -13,8 +13,9 @@ from pathlib import Path
 # process of a gradebook.
 sys.modules.setdefault("rfc3987_syntax", None)
 
-from labkit.grade import NOTEBOOK_TIMEOUT, NoFence, grade, plain
-from labkit.gradebook import gradebook
+from labkit.grader.grade import NOTEBOOK_TIMEOUT, NoFence, grade
+from labkit.grader.gradebook import gradebook
+from labkit.grader.text import plain
 from labkit.labs import find_labs_root, load_labs, release
 from labkit.status import folder_report
 from labkit.workspace import install, open_lab

@@ -13,6 +13,9 @@ import secrets
 import shlex
 import subprocess
 import sys
+import tempfile
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -72,6 +75,45 @@ def as_user(name: str, argv: list[str], user_namespaces: bool = True, env: dict 
     ids = [subprocess.run(["id", flag, name], check=True, capture_output=True, text=True).stdout.strip()
            for flag in ("-u", "-g")]
     return [sys.executable, __file__, *ids, *script]
+
+
+def open_folder() -> Path:
+    """A folder the instructor can read and write (pytest's own tmp_path lies in root's 0700 folder)."""
+    folder = Path(tempfile.mkdtemp(prefix="fence-"))
+    folder.chmod(0o1777)
+    return folder
+
+
+def gradebook(folder: Path, out: Path, user: str | None, user_namespaces: bool = True, *extra: str):
+    """Run `labkit gradebook --jobs 2` as root or as `user`, with its run folders in a folder of their own.
+    Returns (the finished process, its run folders' parent, the worst delay seen meanwhile in starting a
+    process as the instructor, and how many such starts failed)."""
+    runs = open_folder()  # short, under /tmp: the kernels' sockets lie in it
+    argv = [sys.executable, "-m", "labkit", "gradebook", str(folder), "--out", str(out), "--jobs", "2",
+            "--timeout", "120", *extra]
+    env = {"TMPDIR": str(runs), "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    command = as_user(user, argv, user_namespaces, env) if user else argv
+    shell = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", "true"] if user else ["true"]
+    worst, failed, done = [0.0], [0], threading.Event()
+
+    def instructors_shell():
+        while not done.wait(0.5):
+            started = time.monotonic()
+            try:
+                failed[0] += subprocess.run(shell, capture_output=True, timeout=60).returncode != 0
+            except subprocess.TimeoutExpired:
+                failed[0] += 1
+            worst[0] = max(worst[0], time.monotonic() - started)
+
+    watcher = threading.Thread(target=instructors_shell)
+    watcher.start()
+    try:
+        finished = subprocess.run(command, capture_output=True, text=True, timeout=900,
+                                  env=dict(os.environ, **env) if not user else None)
+    finally:
+        done.set()
+        watcher.join()
+    return finished, runs, worst[0], failed[0]
 
 
 CLONE_NEWNS, CLONE_NEWUSER = 0x00020000, 0x10000000

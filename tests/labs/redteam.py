@@ -20,7 +20,7 @@ class Attack:
 # A Dropout that passes nothing on its own merits: what every attack below tries to get full marks for.
 ATTACKS = [
     Attack("patch labkit's checks and runner in the kernel", """
-import labkit.checks, labkit.probe
+import labkit.checks, labkit.in_kernel.probe
 labkit.checks.Bank.run = lambda self, check, *a, **k: labkit.checks.Outcome(check, True, "")
 labkit.checks.run_guarded = lambda *a, **k: (None, None, None)
 labkit.checks.expect = lambda *a, **k: None
@@ -33,20 +33,20 @@ builtins.isinstance = lambda *a: True
 builtins.AssertionError = type("Never", (Exception,), {})
 """),
     Attack("replace the probe with one that claims success", """
-import json, labkit.probe
+import json, labkit.in_kernel.probe, labkit.wire
 from IPython.display import display
-def serve(nonce, request, own=()):
+def serve(nonce, request, withheld=()):
     answer = {"value": {"ref": 1, "type": "Dropout", "module": True, "class": True}}
-    display({labkit.probe.MIME: json.dumps({"nonce": nonce, "answer": answer})}, raw=True)
-labkit.probe.serve = serve
+    display({labkit.wire.MIME: json.dumps({"nonce": nonce, "answer": answer})}, raw=True)
+labkit.in_kernel.probe.serve = serve
 """),
     Attack("answer every request twice", """
-import labkit.probe
-_serve = labkit.probe.serve
+import labkit.in_kernel.probe
+_serve = labkit.in_kernel.probe.serve
 def serve(*args, **kwargs):
     _serve(*args, **kwargs)
     _serve(*args, **kwargs)
-labkit.probe.serve = serve
+labkit.in_kernel.probe.serve = serve
 """),
     Attack("forge answers ahead of time and results files", """
 import json, os, glob
@@ -91,10 +91,10 @@ for text in sources:
 import os, sys, numtorch
 graded = os.getuid() == 65534 or not hasattr(numtorch.nn, "Dropout") or "labkit-run" in os.getcwd()
 if graded:
-    import labkit.probe, json
+    import labkit.in_kernel.probe, labkit.wire, json
     from IPython.display import display
-    labkit.probe.serve = lambda nonce, request, own=(): display(
-        {labkit.probe.MIME: json.dumps({"nonce": nonce, "answer": {"value": 1.0}})}, raw=True)
+    labkit.in_kernel.probe.serve = lambda nonce, request, withheld=(): display(
+        {labkit.wire.MIME: json.dumps({"nonce": nonce, "answer": {"value": 1.0}})}, raw=True)
 """),
     Attack("keep references to numtorch's Dropout and call them", """
 _forward = getattr(nn, "Dropout").forward
@@ -137,6 +137,35 @@ class Dropout(nn.Module):
     def forward(self, input):
         _forge()
         return input
+"""),
+    Attack("answer with a value nested 100,000 levels deep", """
+import labkit.in_kernel.probe, labkit.wire
+from IPython.display import display
+def serve(nonce, request, withheld=()):
+    deep = '{"nonce": "%s", "answer": {"value": ' % nonce + '{"list": [' * 100_000 + ']}' * 100_000 + '}}'
+    display({labkit.wire.MIME: deep}, raw=True)
+labkit.in_kernel.probe.serve = serve
+"""),
+    Attack("answer with an array whose header declares 2**40 floats", """
+import base64, json, labkit.in_kernel.probe, labkit.wire
+from IPython.display import display
+header = "{'descr': '<f8', 'fortran_order': False, 'shape': (1099511627776,), }".ljust(117) + "\\n"
+npy = base64.b64encode(b"\\x93NUMPY\\x01\\x00" + len(header).to_bytes(2, "little") + header.encode()).decode()
+def serve(nonce, request, withheld=()):
+    answer = {"value": {"tensor": npy, "requires_grad": False, "parameter": False}}
+    display({labkit.wire.MIME: json.dumps({"nonce": nonce, "answer": answer})}, raw=True)
+labkit.in_kernel.probe.serve = serve
+"""),
+    Attack("replay the first answer it gave to every later request", """
+import labkit.in_kernel.probe, labkit.wire
+from IPython.display import display
+_serve, _first = labkit.in_kernel.probe.serve, []
+def serve(nonce, request, withheld=()):
+    if not _first:
+        _first.append(nonce)
+        return _serve(nonce, request, withheld)
+    display({labkit.wire.MIME: labkit.wire.answer_text(_first[0], {"value": True})}, raw=True)
+labkit.in_kernel.probe.serve = serve
 """),
     Attack("a capstone model that is a lookup table of the test images", """
 from labkit.data import digits
@@ -192,15 +221,9 @@ for _ in range(2000):
         break
 """),
     Attack("memory hog across processes", """
-import os, time
-import numpy as np
-for _ in range(6):
-    if os.fork() == 0:
-        try:
-            block = np.ones(800 * 1024**2 // 8)
-            time.sleep(40)
-        finally:
-            os._exit(0)
+import subprocess, sys, time
+hog = "import time; block = bytearray(700 * 1024**2); time.sleep(40)"  # a fresh process: all its limit for this
+children = [subprocess.Popen([sys.executable, "-c", hog]) for _ in range(8)]
 time.sleep(20)
 """),
     Attack("disk filler", """
@@ -213,6 +236,18 @@ for folder in [os.getcwd(), os.path.dirname(os.getcwd()), os.environ.get("TMPDIR
                     f.write(b"x" * 1024**2)
         except OSError:
             break
+"""),
+    Attack("processes that keep every core busy", """
+import os, time
+def spin(seconds):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+for _ in range(3):
+    if os.fork() == 0:
+        spin(40)
+        os._exit(0)
+spin(40)
 """),
     Attack("SysV shared memory that outlives the kernel", """
 import ctypes

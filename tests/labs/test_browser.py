@@ -15,7 +15,7 @@ import nbformat
 import pytest
 
 from labtools import free_port
-from labkit.grade import labkit_env
+from labkit.grader.fence import labkit_env
 
 
 @pytest.fixture

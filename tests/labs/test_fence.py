@@ -4,37 +4,16 @@ by one `labkit gradebook --jobs 2` beside honest work, cost their own rows only:
 their scores, the instructor can still start processes, and nothing outlives the gradebook."""
 
 import csv
-import os
 import shutil
-import subprocess
-import sys
-import tempfile
-import threading
-import time
 from pathlib import Path
 
-import nbformat
 import pytest
 
-from instructor import as_user, root_or_skip, throwaway_user
+from instructor import gradebook, open_folder
 from redteam import RESOURCE_ATTACKS
 from test_red_team import leftovers, with_cell
 
 LAB = "2_dropout"
-
-
-@pytest.fixture(scope="module")
-def instructor(skip_or_fail_on_ci):
-    root_or_skip(skip_or_fail_on_ci)
-    with throwaway_user() as name:
-        yield name
-
-
-def open_folder() -> Path:
-    """A folder the instructor can read and write (pytest's own tmp_path lies in root's 0700 folder)."""
-    folder = Path(tempfile.mkdtemp(prefix="fence-"))
-    folder.chmod(0o1777)
-    return folder
 
 
 @pytest.fixture(scope="module")
@@ -52,38 +31,6 @@ def submissions(released):
         path.chmod(0o644)
     yield folder
     shutil.rmtree(top, ignore_errors=True)
-
-
-def gradebook(folder: Path, out: Path, user: str | None, user_namespaces: bool = True, *extra: str):
-    """Run `labkit gradebook --jobs 2` as root or as `user`, with its run folders in a folder of their own.
-    Returns (the finished process, its run folders' parent, the worst delay seen meanwhile in starting a
-    process as the instructor, and how many such starts failed)."""
-    runs = open_folder()  # short, under /tmp: the kernels' sockets lie in it
-    argv = [sys.executable, "-m", "labkit", "gradebook", str(folder), "--out", str(out), "--jobs", "2",
-            "--timeout", "120", *extra]
-    env = {"TMPDIR": str(runs), "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
-    command = as_user(user, argv, user_namespaces, env) if user else argv
-    shell = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", "true"] if user else ["true"]
-    worst, failed, done = [0.0], [0], threading.Event()
-
-    def instructors_shell():
-        while not done.wait(0.5):
-            started = time.monotonic()
-            try:
-                failed[0] += subprocess.run(shell, capture_output=True, timeout=60).returncode != 0
-            except subprocess.TimeoutExpired:
-                failed[0] += 1
-            worst[0] = max(worst[0], time.monotonic() - started)
-
-    watcher = threading.Thread(target=instructors_shell)
-    watcher.start()
-    try:
-        finished = subprocess.run(command, capture_output=True, text=True, timeout=900,
-                                  env=dict(os.environ, **env) if not user else None)
-    finally:
-        done.set()
-        watcher.join()
-    return finished, runs, worst[0], failed[0]
 
 
 def shared_memory_keys() -> set[int]:

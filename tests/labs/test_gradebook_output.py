@@ -4,11 +4,13 @@ errors never quote a file, and nothing a submission wrote becomes a formula, HTM
 import csv
 import subprocess
 import sys
+from pathlib import Path
 
 from labtools import notebook, write
-from labkit.gradebook import cell, feedback_markdown, write_feedback
+from labkit.grader.gradebook import feedback_markdown, write_feedback
+from labkit.grader.text import cell
 
-from conftest import TOY_LABS
+TOY_LABS = Path(__file__).parent / "toylabs"
 
 SOLUTION = "def double(x):\n    return 2 * x"
 SECRET = "sk-top-secret-0123456789"

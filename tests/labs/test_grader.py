@@ -11,7 +11,8 @@ import nbformat
 import pytest
 
 from labtools import by_name, dump, notebook, sha256, write
-from labkit.grade import MAX_OUTPUT_CHARS, _Client, grade
+from labkit.grader.grade import grade
+from labkit.grader.kernel_client import MAX_OUTPUT_CHARS, _Client
 from labkit.labs import identify
 
 SOLUTION = "def double(x):\n    return 2 * x"

@@ -7,7 +7,7 @@ the check cells, which report them.
 import subprocess
 import sys
 
-from labkit.grade import labkit_env
+from labkit.grader.fence import labkit_env
 
 
 def test_nbval_runs_every_answer_key_and_every_student_notebook(tmp_path):

@@ -1,20 +1,18 @@
 """The red team: every attack in tests/labs/redteam.py, graded by one real `labkit gradebook` beside honest
-submissions and a saboteur. Each attack scores no more than the blank notebook of its lab; the honest
-submissions keep full marks; no process outlives the gradebook; no submission file changes."""
+submissions and a saboteur, as root and as an ordinary user. Each attack scores no more than the blank notebook
+of its lab; the honest submissions keep full marks; no process outlives the gradebook; no submission file
+changes."""
 
 import csv
-import os
 import shutil
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from instructor import gradebook, open_folder
 from labtools import sha256
-from labkit import sandbox
+from labkit.grader import fence
 from redteam import ATTACKS, SABOTEUR
 
 
@@ -39,9 +37,11 @@ def leftovers(runs: Path) -> list[str]:
     return found
 
 
-@pytest.fixture(scope="module")
-def graded(released, tmp_path_factory):
-    root = tmp_path_factory.mktemp("redteam")
+@pytest.fixture(scope="module", params=["root", "ordinary user"])
+def graded(request, released):
+    """One gradebook of every attack, as root (CI) and as an ordinary user (an instructor's machine)."""
+    user = request.getfixturevalue("instructor") if request.param == "ordinary user" else None
+    root = open_folder()
     submissions = root / "submissions"
     for lab in ("2_dropout", "3_batchnorm2d", "4_capstone"):
         (submissions / lab).mkdir(parents=True)
@@ -58,19 +58,16 @@ def graded(released, tmp_path_factory):
     nbformat.write(nbformat.read(released / "solution" / "2_dropout.ipynb", as_version=4),
                    submissions / "3_batchnorm2d" / "disguised.ipynb")
     hashes = {p: sha256(p) for p in submissions.rglob("*.ipynb")}
-    # The gradebook's run folders (labkit-run-*) go into a temporary folder of its own, so that the search
-    # for leftovers sees this gradebook's kernels only, not those of tests grading beside it (pytest -n).
-    # Short, under /tmp, as the default is: the kernels' IPC sockets lie in it, and a socket's path is
-    # limited to 107 bytes.
-    runs = Path(tempfile.mkdtemp(prefix="redteam-"))
-    runs.chmod(0o711)  # as traversable as labkit's own run folders (sandbox.run_folder), whoever the kernel runs as
-    done = subprocess.run([sys.executable, "-m", "labkit", "gradebook", str(submissions), "--out",
-                           str(root / "grades.csv"), "--timeout", "120", "--feedback", str(root / "feedback")],
-                          capture_output=True, text=True, timeout=900, env=dict(os.environ, TMPDIR=str(runs)))
+    for path in [submissions, *submissions.rglob("*")]:  # readable by the instructor, whoever that is
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    # The gradebook's run folders (labkit-run-*) go into a folder of their own, so that the search for leftovers
+    # sees this gradebook's kernels only, not those of tests grading beside it (pytest -n).
+    done, runs, _, _ = gradebook(submissions, root / "grades.csv", user, True, "--feedback", str(root / "feedback"))
     rows = {r["submission"]: r for r in csv.DictReader(open(root / "grades.csv", encoding="utf-8"))}
     assert done.returncode == 0, [r for r in rows.values() if r["status"].startswith("ungradable")] or done.stderr
     yield {"rows": rows, "hashes": hashes, "leftovers": leftovers(runs), "root": root}
     shutil.rmtree(runs, ignore_errors=True)
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def test_the_blank_notebooks_score_zero_and_the_honest_ones_full_marks(graded):
@@ -95,7 +92,10 @@ def test_forged_duplicate_or_missing_answers_flag_the_row_for_review(graded):
     rows = graded["rows"]
     for number, attack in enumerate(ATTACKS):
         if attack.name in ("answer every request twice", "forge, then end the kernel with os._exit",
-                           "print answers from inside the learner's code"):
+                           "print answers from inside the learner's code",
+                           "answer with a value nested 100,000 levels deep",
+                           "answer with an array whose header declares 2**40 floats",
+                           "replay the first answer it gave to every later request"):
             row = rows[f"{attack.lab}/attack-{number:02d}.ipynb"]
             assert row["status"].startswith("needs review: "), row
 
@@ -112,7 +112,7 @@ def test_a_saboteur_changes_nothing_for_the_others_and_outlives_nothing(graded):
     assert {p: sha256(p) for p in graded["hashes"]} == graded["hashes"]
 
 
-@pytest.mark.skipif(sandbox.mode() == "none", reason="without namespaces the answer keys stay readable (see labs/README.md)")
+@pytest.mark.skipif(fence.mode() == "none", reason="without namespaces the answer keys stay readable (see labs/README.md)")
 def test_the_answer_keys_are_out_of_the_learners_reach(graded):
     number = next(i for i, a in enumerate(ATTACKS) if a.name == "read the answer key and the hidden tests")
     assert float(graded["rows"][f"2_dropout/attack-{number:02d}.ipynb"]["score"]) == 0

@@ -9,7 +9,7 @@ import pytest
 from nbclient import NotebookClient
 
 from labtools import sha256
-from labkit.grade import labkit_env
+from labkit.grader.fence import labkit_env
 from labkit.labs import HIDDEN_TAG, load_labs
 from labkit.report import MIMETYPE
 from labkit.status import task_states

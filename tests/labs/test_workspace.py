@@ -18,7 +18,7 @@ from nbclient import NotebookClient
 
 from labtools import free_port
 from labkit import workspace
-from labkit.grade import labkit_env
+from labkit.grader.fence import labkit_env
 from labkit.kernel import KERNEL_ENV, KERNEL_NAME
 
 

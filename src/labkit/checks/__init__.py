@@ -10,7 +10,7 @@ reference, and raises :class:`Mistake` with a message that names the mistake and
         expect(same, "in eval mode your Dropout changed its input: pass `self.training` to `F.dropout`")
 
 The argument names are the names the learner's notebook defines. A check receives them as
-proxies (labkit.remote) and reaches the learner's code only through the probe (labkit.probe):
+proxies (labkit.checks.proxies) and reaches the learner's code only through the probe (labkit.in_kernel.probe):
 in the notebook the probe answers in this process, while grading it answers from the learner's
 kernel and the check runs in the grader's process. A public check cell calls
 ``dropout.check_task1(Dropout)``, which prints one line per check; the grader runs each check on
@@ -19,64 +19,22 @@ its own, with a time limit, and scores it.
 
 from __future__ import annotations
 
-import contextlib
 import inspect
-import signal
 import sys
-import threading
 from dataclasses import dataclass
 from typing import Callable
+
+from labkit.checks.proxies import LearnerRaised, LocalConnection, NoAnswer
+from labkit.in_kernel.guards import Mistake, TimeLimit, forbid_reference, quiet_engine, time_limit, WALL_FACTOR
 
 TEST_TIMEOUT = 10.0  # seconds for one check or hidden test, unless it asks for more
 # Seconds the longest cell of a lab may run (the capstone's training); the grader gives each cell a bit more.
 LONGEST_CELL = 120.0
 
 
-class Mistake(AssertionError):
-    """A named learner mistake; its message says what went wrong and how to fix it."""
-
-
-class TimeLimit(BaseException):
-    """Raised in the learner's code when a check runs out of time.
-
-    A BaseException, so that a learner's ``except Exception`` cannot swallow it.
-    """
-
-
 def expect(condition, message: str) -> None:
     if not condition:
         raise Mistake(message)
-
-
-@contextlib.contextmanager
-def time_limit(seconds: float | None):
-    """Raise TimeLimit in this thread after `seconds` of this process's processor time, or after WALL_FACTOR
-    times as long by the clock (code that sleeps). Processor time is what the code itself used: a machine
-    busy with other work slows it down but cannot run it out of time. Main thread only; elsewhere no limit.
-
-    Pyodide (the browser lab) has no interval timers: there the check runs with no limit.
-    """
-    if (not seconds or threading.current_thread() is not threading.main_thread()
-            or not hasattr(signal, "setitimer")):
-        yield
-        return
-
-    def expire(signum, frame):
-        raise TimeLimit(f"took longer than {seconds:g} s: is there an infinite loop?")
-
-    previous = {number: signal.signal(number, expire) for number in (signal.SIGPROF, signal.SIGALRM)}
-    signal.setitimer(signal.ITIMER_PROF, seconds)
-    signal.setitimer(signal.ITIMER_REAL, WALL_FACTOR * seconds + 10)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_PROF, 0)
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        for number, handler in previous.items():
-            signal.signal(number, handler)
-
-
-WALL_FACTOR = 3  # a time limit in processor seconds also ends code after this many times as long by the clock
 
 
 @dataclass(frozen=True)
@@ -126,10 +84,10 @@ class Outcome:
 class Bank:
     """The checks of one lab, grouped by task."""
 
-    def __init__(self, lab: str, tasks: dict[int, str], own: tuple[str, ...] = ()):
+    def __init__(self, lab: str, tasks: dict[int, str], withheld: tuple[str, ...] = ()):
         self.lab = lab
         self.tasks = tasks
-        self.own = own  # layers the learner writes, so must not borrow from numtorch.nn
+        self.withheld = withheld  # layers the learner writes, so must not borrow from numtorch.nn
         self.checks: list[Check] = []
 
     def check(self, task: int, points: float = 1.0, timeout: float | None = None):
@@ -149,12 +107,11 @@ class Bank:
         raise KeyError(f"{self.lab} has no check named {name!r}")
 
     def run(self, check: Check, learner, timeout: float | None = TEST_TIMEOUT) -> Outcome:
-        """Run one check on the learner's code: `learner` is a connection to it (labkit.remote), or, in the
+        """Run one check on the learner's code: `learner` is a connection to it (labkit.checks.proxies), or, in the
         notebook, the dict of the learner's names (answered in this process, through the same probe)."""
-        from labkit.remote import LocalConnection
 
         if isinstance(learner, dict):
-            learner = LocalConnection(learner, self.own)
+            learner = LocalConnection(learner, self.withheld)
         result, message, review = run_guarded(lambda: check.fn(*(learner.name(n) for n in check.needs)), learner,
                                               check.timeout or timeout)
         if message is not None:
@@ -183,10 +140,6 @@ def run_guarded(call: Callable[[], object], learner, timeout: float | None,
 
     Returns (what call returned, None, None), or (None, why it failed, None), or, when the learner's side
     gave no usable answer, (None, why, the reason a person should look at the row)."""
-    from labkit.remote import LearnerRaised, NoAnswer, Remote
-
-    from labkit.probe import quiet_engine
-
     _seed()
     try:
         with learner.limit(timeout), quiet_engine():
@@ -216,32 +169,6 @@ def limit_message(text: str, limit: int = MESSAGE_LIMIT) -> str:
     """The one length policy for feedback messages, in the notebook and in the grader."""
     text = str(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-@contextlib.contextmanager
-def forbid_reference(name: str):
-    """Make numtorch's own nn.<name> refuse to be built or called while the learner's code runs.
-
-    The probe enters this only around a request's call into the learner's code, so every call it stops is the
-    learner's; the checks' own reference computations run outside it. While grading, the layer is absent from
-    the learner's numtorch altogether, and this does nothing."""
-    from numtorch import nn
-
-    reference = getattr(nn, name, None)
-    originals = {a: reference.__dict__[a] for a in ("__init__", "forward")
-                 if reference is not None and a in reference.__dict__}
-
-    def refuse(*args, **kwargs):
-        raise Mistake(f"your code uses numtorch's own `nn.{name}` (by subclassing or calling it): "
-                      f"write {name} yourself, on top of `nn.Module` and `F`")
-
-    try:
-        for attr in originals:
-            setattr(reference, attr, refuse)
-        yield
-    finally:
-        for attr, original in originals.items():
-            setattr(reference, attr, original)
 
 
 def _summary_of(bank: "Bank", symbols: dict) -> None:

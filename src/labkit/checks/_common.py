@@ -8,7 +8,7 @@ import numtorch
 import numtorch.nn.functional as F
 from numtorch import nn
 from labkit.checks import Mistake, expect
-from labkit.remote import backward, call_traced
+from labkit.checks.proxies import backward, call_traced
 
 
 def values(t) -> np.ndarray:

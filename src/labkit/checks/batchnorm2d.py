@@ -6,12 +6,12 @@ import numtorch
 import numtorch.nn.functional as F
 from numtorch import nn
 from labkit.checks import Bank, Mistake, expect
-from labkit.remote import assign, is_module
+from labkit.checks.proxies import assign, is_module
 from labkit.checks._common import (expect_gradients, expect_no_parameter, expect_one_call, expect_parameters,
                                    expect_repr, expect_state_dict_keys, same, shape, values)
 
 bank = Bank("Lab 3 · BatchNorm2d", {1: "__init__: parameters and buffers", 2: "forward: train and eval"},
-            own=("BatchNorm2d",))
+            withheld=("BatchNorm2d",))
 SENTENCE = ("return F.batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias, "
             "self.training or not self.track_running_stats, momentum, self.eps)")
 BUFFERS = ["running_mean", "running_var", "num_batches_tracked"]

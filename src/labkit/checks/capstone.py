@@ -10,14 +10,14 @@ from numtorch import nn
 from labkit.checks import LONGEST_CELL, Bank, Mistake, Partial, TimeLimit, expect, time_limit
 from labkit.checks._common import shape, values
 from labkit.data import digits
-from labkit.remote import is_module, modes_during, predict, submodules
+from labkit.checks.proxies import is_module, modes_during, predict, submodules
 
 LAYERS = ("Conv2d", "BatchNorm2d", "Dropout", "Linear")
 LAB_OF = {"Linear": 0, "Conv2d": 1, "Dropout": 2, "BatchNorm2d": 3}  # where the learner wrote each layer
 FULL_MARKS, NO_MARKS = 0.95, 0.80  # test accuracy; points grow linearly in between
 TRAINING_TIME_LIMIT = LONGEST_CELL  # the grader's cell limit is derived from it
 
-bank = Bank("Lab 4 · Capstone", {1: "the network", 2: "training", 3: "evaluation"}, own=LAYERS)
+bank = Bank("Lab 4 · Capstone", {1: "the network", 2: "training", 3: "evaluation"}, withheld=LAYERS)
 
 
 def check_task1(Net, Conv2d, BatchNorm2d, Dropout, Linear):

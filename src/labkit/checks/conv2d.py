@@ -6,11 +6,11 @@ import numtorch
 import numtorch.nn.functional as F
 from numtorch import nn
 from labkit.checks import Bank, Mistake, expect
-from labkit.remote import LearnerRaised, call_traced, is_module
+from labkit.checks.proxies import LearnerRaised, call_traced, is_module
 from labkit.checks._common import (expect_gradients, expect_no_parameter, expect_one_call, expect_parameters,
                                    expect_repr, expect_state_dict_keys, expect_uniform, same, shape)
 
-bank = Bank("Lab 1 · Conv2d", {1: "__init__ and reset_parameters", 2: "forward and extra_repr"}, own=("Conv2d",))
+bank = Bank("Lab 1 · Conv2d", {1: "__init__ and reset_parameters", 2: "forward and extra_repr"}, withheld=("Conv2d",))
 RULE = ("b = 1/sqrt(fan_in), fan_in = in_channels // groups * kH * kW "
         "(init.kaiming_uniform_(self.weight, a=math.sqrt(5)))")
 SENTENCE = "return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)"

@@ -6,10 +6,10 @@ import numtorch
 import numtorch.nn.functional as F
 from numtorch import nn
 from labkit.checks import Bank, Mistake, expect
-from labkit.remote import backward, is_module, seed
+from labkit.checks.proxies import backward, is_module, seed
 from labkit.checks._common import expect_gradients, expect_one_call, expect_repr, same, values
 
-bank = Bank("Lab 2 · Dropout", {1: "__init__", 2: "forward and extra_repr"}, own=("Dropout",))
+bank = Bank("Lab 2 · Dropout", {1: "__init__", 2: "forward and extra_repr"}, withheld=("Dropout",))
 SENTENCE = "return F.dropout(input, self.p, self.training, self.inplace)"
 
 

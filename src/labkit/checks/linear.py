@@ -6,11 +6,11 @@ import numtorch
 import numtorch.nn.functional as F
 from numtorch import nn
 from labkit.checks import Bank, expect
-from labkit.remote import is_module, seed
+from labkit.checks.proxies import is_module, seed
 from labkit.checks._common import (expect_gradients, expect_no_parameter, expect_one_call, expect_parameters,
                                    expect_repr, expect_state_dict_keys, expect_uniform, same, shape, values)
 
-bank = Bank("Lab 0 · Linear", {1: "__init__ and reset_parameters", 2: "forward and extra_repr"}, own=("Linear",))
+bank = Bank("Lab 0 · Linear", {1: "__init__ and reset_parameters", 2: "forward and extra_repr"}, withheld=("Linear",))
 RULE = "b = 1/sqrt(in_features) (init.kaiming_uniform_(self.weight, a=math.sqrt(5)))"
 SENTENCE = "return F.linear(input, self.weight, self.bias)"
 

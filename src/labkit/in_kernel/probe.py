@@ -5,7 +5,7 @@ A check never touches the learner's objects directly. It sends requests ("build 
 strings, lists, arrays as ``.npy`` bytes (loaded with ``allow_pickle=False``), references to
 objects that stay where they were made, and the exception a request raised. In the notebook the
 probe answers in-process; while grading it runs in the learner's kernel and the checks run in the
-grader's process (labkit.remote). Either way the same requests go through :func:`answer`, so a
+grader's process (labkit.checks.proxies). Either way the same requests go through :func:`answer`, so a
 check sees the same thing in both.
 
 Nothing here decides a verdict. Whatever the learner's code does to this module changes only the
@@ -14,42 +14,25 @@ learner's own answers.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import copy
-import io
 import json
 import sys
 import time
 import traceback
-import warnings
 from pathlib import Path
 
 import numpy as np
 
-MIME = "application/vnd.labkit.answer"  # its data is JSON text (not a +json type: text keeps NaN as is)
-MAX_ITEMS = 10_000  # an iterator is read at most this far: a generator may never end
-ARRAY_KINDS = "biuf"  # bool, integers, floats: nothing that needs pickle
-_LIBRARY = (str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1] / "numtorch"))
+from labkit import wire
+from labkit.in_kernel.guards import Mistake, TimeLimit, forbid_reference, quiet_engine, time_limit
+
+MAX_ITEMS = wire.MAX_ITEMS
+_LIBRARY = (str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parents[2] / "numtorch"))
 
 
 class Refused(Exception):
     """A request the probe will not serve (malformed, or an unknown reference)."""
-
-
-# ---- plain data both ways -------------------------------------------------------------------------
-
-def array_to_text(a: np.ndarray) -> str:
-    buffer = io.BytesIO()
-    np.save(buffer, np.array(a, order="C"), allow_pickle=False)  # (ascontiguousarray would make a scalar 1-D)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def array_from_text(text: str) -> np.ndarray:
-    a = np.load(io.BytesIO(base64.b64decode(text, validate=True)), allow_pickle=False)
-    if a.dtype.kind not in ARRAY_KINDS:
-        raise Refused(f"arrays must hold numbers, but got dtype {a.dtype}")
-    return a
 
 
 class Objects:
@@ -69,64 +52,44 @@ class Objects:
         return self.table[number]
 
 
-def encode(value, objects: Objects, depth: int = 0):
-    """A value as JSON-able plain data; tensors and arrays become .npy text, other objects references."""
+def encode(value, objects: Objects):
+    """A value as plain data: tensors as .npy text, objects that are not data as references kept in `objects`."""
     import numtorch
 
-    if depth > 20:
-        raise Refused("a value nested more than 20 levels deep")
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, (int, float)) and type(value) in (int, float):
-        return value
-    if isinstance(value, np.generic) and value.dtype.kind in ARRAY_KINDS:
-        return value.item()
-    if isinstance(value, numtorch.Tensor):
-        return {"tensor": array_to_text(np.asarray(value.detach().numpy())), "requires_grad": bool(value.requires_grad),
-                "parameter": isinstance(value, numtorch.nn.Parameter)}
-    if isinstance(value, np.ndarray) and value.dtype.kind in ARRAY_KINDS:
-        return {"array": array_to_text(value)}
-    if type(value) in (tuple, list):
-        return {type(value).__name__: [encode(v, objects, depth + 1) for v in value[:MAX_ITEMS]]}
-    if isinstance(value, dict) and type(value).__module__ in ("builtins", "collections"):
-        return {"dict": [[encode(k, objects, depth + 1), encode(v, objects, depth + 1)]
-                         for k, v in list(value.items())[:MAX_ITEMS]]}
-    if type(value).__name__ == "generator":
-        items = []
-        for item in value:
-            items.append(encode(item, objects, depth + 1))
-            if len(items) >= MAX_ITEMS:
-                break
-        return {"list": items}
-    return {"ref": objects.keep(value), "type": type(value).__name__,
-            "module": isinstance(value, numtorch.nn.Module), "class": isinstance(value, type)}
+    def leaf(value):
+        if isinstance(value, numtorch.Tensor):
+            return {"tensor": wire.array_to_text(np.asarray(value.detach().numpy())),
+                    "requires_grad": bool(value.requires_grad),
+                    "parameter": isinstance(value, numtorch.nn.Parameter)}
+        return {"ref": objects.keep(value), "type": type(value).__name__,
+                "module": isinstance(value, numtorch.nn.Module), "class": isinstance(value, type)}
+
+    try:
+        return wire.encode(value, leaf)
+    except wire.Malformed as error:
+        raise Refused(str(error)) from None
 
 
 def decode_here(value, objects: Objects):
     """A request's argument as a live value on this side."""
     import numtorch
 
-    if isinstance(value, dict):
+    def leaf(value: dict):
         if "tensor" in value:
-            t = numtorch.tensor(array_from_text(value["tensor"]))
+            t = numtorch.tensor(wire.array_from_text(value["tensor"]))
             return t.requires_grad_(True) if value.get("requires_grad") and t.dtype.kind == "f" else t
-        if "array" in value:
-            return array_from_text(value["array"])
         if "ref" in value:
             return objects.get(value["ref"])
-        if "tuple" in value or "list" in value:
-            items = [decode_here(v, objects) for v in value.get("tuple", value.get("list"))]
-            return tuple(items) if "tuple" in value else items
-        if "dict" in value:
-            return {decode_here(k, objects): decode_here(v, objects) for k, v in value["dict"]}
-        raise Refused(f"a value of unknown kind: {sorted(value)}")
-    return value
+        raise Refused(f"a value of unknown kind: {sorted(value)[:3]}")
+
+    try:
+        return wire.decode(value, leaf)
+    except wire.Malformed as error:
+        raise Refused(str(error)) from None
 
 
 def raised(error: BaseException) -> dict:
     """What the other side needs to know of an exception the learner's code raised."""
-    from labkit.checks import Mistake, TimeLimit
-
     return {"raised": {"types": [c.__name__ for c in type(error).__mro__ if c.__module__ == "builtins"],
                        "name": type(error).__name__, "message": str(error), "where": where(error),
                        "mistake": isinstance(error, Mistake), "time_limit": isinstance(error, TimeLimit)}}
@@ -152,15 +115,13 @@ def _is_library(filename: str) -> bool:
 class Probe:
     """Answers requests about the objects of one namespace (the learner's)."""
 
-    def __init__(self, namespace: dict, own: tuple[str, ...] = ()):
+    def __init__(self, namespace: dict, withheld: tuple[str, ...] = ()):
         self.namespace = namespace
-        self.own = own  # numtorch layers the learner must not use (absent while grading)
+        self.withheld = withheld  # numtorch layers the learner must not use (absent while grading)
         self.objects = Objects()
 
     def answer(self, request: dict) -> dict:
         """Serve one request; every failure of the learner's code is part of the answer."""
-        from labkit.checks import forbid_reference, time_limit
-
         if not isinstance(request, dict) or not isinstance(request.get("op"), str):
             raise Refused("a request is a JSON object with an `op`")
         handler = getattr(self, "op_" + request["op"], None)
@@ -168,7 +129,7 @@ class Probe:
             raise Refused(f"no such request: {request['op']!r}")
         try:
             with time_limit(request.get("timeout")), quiet_engine(), contextlib.ExitStack() as stack:
-                for name in self.own:
+                for name in self.withheld:
                     stack.enter_context(forbid_reference(name))
                 return handler(request)
         except Refused:
@@ -209,7 +170,7 @@ class Probe:
         value = self.namespace[name]
         answer = self._value(value)
         if isinstance(value, type):
-            answer["reference_base"] = next((c.__name__ for c in value.__mro__[1:] if c.__name__ in self.own
+            answer["reference_base"] = next((c.__name__ for c in value.__mro__[1:] if c.__name__ in self.withheld
                                              and c.__module__.startswith("numtorch.")), None)
         return answer
 
@@ -301,27 +262,19 @@ def _tracing(calls: list):
     return trace_calls(F, record, when="started")
 
 
-@contextlib.contextmanager
-def quiet_engine():
-    """Learner code may divide by zero on purpose; the feedback names it, numpy need not warn about it too."""
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)
-        yield
-
-
 # ---- in the learner's kernel ---------------------------------------------------------------------
 
 _served: dict = {}
 
 
-def serve(nonce: str, request_text: str, own: tuple = ()) -> None:
+def serve(nonce: str, request_text: str, withheld: tuple = ()) -> None:
     """Answer one request from the grader with exactly one display output carrying its nonce."""
     from IPython.display import display
 
     namespace = get_ipython().user_ns  # noqa: F821 (run by the kernel)
     probe = _served.get("probe")
     if probe is None or probe.namespace is not namespace:
-        probe = _served["probe"] = Probe(namespace, tuple(own))
+        probe = _served["probe"] = Probe(namespace, tuple(withheld))
     started = time.process_time()
     try:
         answer = probe.answer(json.loads(request_text))
@@ -329,4 +282,4 @@ def serve(nonce: str, request_text: str, own: tuple = ()) -> None:
         answer = {"refused": str(refused)}
     answer["elapsed"] = time.process_time() - started  # a check's time limit counts the processor time used here
     sys.stdout.flush()
-    display({MIME: json.dumps({"nonce": nonce, "answer": answer})}, raw=True)
+    display({wire.MIME: wire.answer_text(nonce, answer)}, raw=True)

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from labkit import sandbox
+from labkit.grader import fence
 
 
 def test_the_kernels_numtorch_has_no_layer_of_the_lab_nor_its_family(tmp_path):
-    sandbox.build_site(tmp_path, ("Conv2d", "BatchNorm2d"))
+    fence.build_site(tmp_path, ("Conv2d", "BatchNorm2d"))
     code = ("import numtorch.nn as nn, numtorch.nn.functional as F, numtorch.nn.modules.conv as conv;"
             "print(sorted(n for n in ('Conv2d', 'Conv1d', 'BatchNorm2d', 'BatchNorm1d', 'Linear', 'Dropout')"
             " if hasattr(nn, n)), hasattr(conv, '_ConvNd'), callable(F.batch_norm), callable(F.conv2d))")
@@ -27,7 +27,7 @@ def test_without_names_leaves_a_module_without_them_untouched():
     import ast
 
     tree = ast.parse("class Other:\n    pass\n__all__ = ['Other']\n")
-    assert sandbox.without_names(tree, {"Dropout"}) is False
+    assert fence.without_names(tree, {"Dropout"}) is False
 
 
 def test_a_detached_grandchild_is_found_and_ended(tmp_path):
@@ -38,15 +38,15 @@ def test_a_detached_grandchild_is_found_and_ended(tmp_path):
                   f"        open({str(marker)!r}, 'w').close()\n        time.sleep(600)\n    os._exit(0)\n")
     grader = f"""
 import os, subprocess, sys, time
-from labkit import sandbox
-assert sandbox.become_subreaper()
+from labkit.grader import fence
+assert fence.become_subreaper()
 subprocess.run([sys.executable, "-c", {grandchild!r}], check=True)
 for _ in range(100):
     if os.path.exists({str(marker)!r}):
         break
     time.sleep(0.05)
-orphans = sandbox.descendants()
-sandbox.end_descendants()
+orphans = fence.descendants()
+fence.end_descendants()
 alive = [p for p in orphans if os.path.exists(f"/proc/{{p}}") and open(f"/proc/{{p}}/stat").read().split()[2] != "Z"]
 print(len(orphans), len(alive))
 """
@@ -57,21 +57,21 @@ print(len(orphans), len(alive))
     assert alive == 0, "a descendant outlived end_descendants()"
 
 
-@pytest.mark.skipif(sandbox.mode() != "root", reason="builds a new root in a mount namespace: needs root")
+@pytest.mark.skipif(fence.mode() != "root", reason="builds a new root in a mount namespace: needs root")
 def test_the_new_root_keeps_a_python_environment_that_lies_under_tmp():
     # The new root gets an empty /tmp of its own; an environment under /tmp (a checkout there) must be
     # mounted after it, or every grading kernel dies at its start (seen: "Kernel died before replying").
-    under_tmp, run = Path(tempfile.mkdtemp(dir="/tmp", prefix="labkit-test-venv-")), sandbox.run_folder()
+    under_tmp, run = Path(tempfile.mkdtemp(dir="/tmp", prefix="labkit-test-venv-")), fence.run_folder()
     try:
         subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(under_tmp)], check=True)
-        work = sandbox.work_folder(run, "root", sandbox.uid_for_grading())
-        sandbox.build_site(work / "site", ())
+        work = fence.work_folder(run, "root", fence.uid_for_grading())
+        fence.build_site(work / "site", ())
         probe = f"""
 import importlib.util, os, sys
-spec = importlib.util.spec_from_file_location("sandbox", {str(Path(sandbox.__file__))!r})
-sandbox = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(sandbox)
-sandbox._enter_new_root(__import__("pathlib").Path({str(work)!r}), 0)
+spec = importlib.util.spec_from_file_location("fence", {str(Path(fence.__file__))!r})
+fence = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(fence)
+fence._enter_new_root(__import__("pathlib").Path({str(work)!r}), 0)
 print(sys.prefix.startswith("/tmp/"), os.path.isdir(sys.prefix), os.path.isfile(sys.executable))
 """
         done = subprocess.run(["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "--mount",

@@ -50,7 +50,7 @@ TMPFS = {"tmp": "256m", "dev/shm": "64m", "work/tmp": "256m", "work/home": "256m
 PROCESSES = 256  # processes and threads of one submission
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
-SOURCE = Path(__file__).resolve().parents[1]  # the folder holding labkit and numtorch
+SOURCE = Path(__file__).resolve().parents[2]  # the folder holding labkit and numtorch
 # As root, grading number n of process p runs as UID_BASE + 8 p + n % 8: a uid no account and no other
 # grading on the machine has (pids are at most 2**22).
 UID_BASE = 1 << 30
@@ -62,7 +62,7 @@ def uid_for_grading() -> int:
 
 
 @functools.lru_cache(maxsize=None)
-def fence() -> tuple[str, str]:
+def fence_mode() -> tuple[str, str]:
     """How this machine fences a kernel, and why not better: ("root" | "userns" | "none", reason).
 
     The probe starts the real launcher (namespaces, new root, limits) with `true` as the kernel, so a mode is
@@ -87,7 +87,7 @@ def fence() -> tuple[str, str]:
 
 
 def mode() -> str:
-    return fence()[0]
+    return fence_mode()[0]
 
 
 def labkit_env(**extra: str) -> dict:
@@ -99,15 +99,17 @@ def labkit_env(**extra: str) -> dict:
 
 # ---- the kernel's own numtorch and labkit -----------------------------------------------------------
 
-def build_site(site: Path, own: tuple[str, ...]) -> None:
-    """Copy numtorch and labkit into `site`, with the classes in `own` (and their family) taken out of numtorch."""
+def build_site(site: Path, withheld: tuple[str, ...]) -> None:
+    """Copy numtorch and labkit into `site` for the kernel: numtorch with the classes in `withheld` (and their
+    family) taken out, labkit without its grader, which the learner's code has no business reading or running."""
     for package in ("numtorch", "labkit"):
-        shutil.copytree(SOURCE / package, site / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    if own:
+        shutil.copytree(SOURCE / package, site / package,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", *(["grader"] if package == "labkit" else [])))
+    if withheld:
         # The layers live in nn/modules (F's autograd Functions elsewhere may share a name, e.g. _BatchNorm).
         paths = sorted((site / "numtorch" / "nn" / "modules").rglob("*.py"))
         trees = {path: ast.parse(path.read_text(encoding="utf-8")) for path in paths}
-        gone = family(trees.values(), set(own))
+        gone = family(trees.values(), set(withheld))
         for path, tree in trees.items():
             if without_names(tree, gone):
                 path.write_text(ast.unparse(tree) + "\n", encoding="utf-8")
@@ -174,7 +176,7 @@ def work_folder(run: Path, how: str, uid: int | None) -> Path:
 
 def launcher(work: Path, how: str, cpu: float, uid: int) -> list[str]:
     """The command that fences a kernel: it ends with "--", after which the kernel's own command goes."""
-    inner = [sys.executable, "-m", "labkit.sandbox", "--mode", how, "--work", str(work), "--cpu", str(int(cpu)),
+    inner = [sys.executable, "-m", "labkit.grader.fence", "--mode", how, "--work", str(work), "--cpu", str(int(cpu)),
              "--uid", str(uid), "--"]
     namespaces = ["--pid", "--fork", "--kill-child", "--mount-proc", "--net", "--mount", "--ipc"]
     if how == "root":

@@ -16,7 +16,9 @@ import builtins
 import json
 
 import numtorch
-from labkit.probe import Probe, Refused, array_from_text, array_to_text
+from labkit import wire
+from labkit.in_kernel.guards import Mistake, TimeLimit, time_limit
+from labkit.in_kernel.probe import Probe, Refused
 
 
 class NoAnswer(BaseException):
@@ -38,8 +40,6 @@ _RAISED_AS: dict[str, type] = {}
 
 def learner_exception(info: dict, seconds: float | None = None) -> BaseException:
     """The exception to raise here for one the learner's code raised there."""
-    from labkit.checks import Mistake, TimeLimit
-
     if info.get("mistake"):
         return Mistake(info["message"])
     if info.get("time_limit"):
@@ -73,7 +73,7 @@ class Remote:
         return self._connection.request({"op": "getattr", "ref": self._ref, "name": name})
 
     def __setattr__(self, name, value):
-        raise TypeError("a check cannot set attributes of the learner's objects; use labkit.remote.assign")
+        raise TypeError("a check cannot set attributes of the learner's objects; use labkit.checks.proxies.assign")
 
     def __repr__(self) -> str:
         return f"<learner's {self._info.get('type', 'object')}>"
@@ -85,15 +85,13 @@ class Remote:
 class Connection:
     """Sends requests to a probe and decodes its answers. Subclasses say how a request travels."""
 
-    own: tuple[str, ...] = ()
+    withheld: tuple[str, ...] = ()
 
     def send(self, request: dict) -> dict:
         raise NotImplementedError
 
     def limit(self, seconds: float | None):
         """A context in which the requests of one check share `seconds`."""
-        from labkit.checks import time_limit
-
         return time_limit(seconds)
 
     def request(self, request: dict, full: bool = False):
@@ -114,8 +112,6 @@ class Connection:
 
     def name(self, name: str):
         """The learner's `name`: a proxy; a class that extends numtorch's own layer raises Mistake."""
-        from labkit.checks import Mistake
-
         value, answer = self.request({"op": "name", "name": name}, full=True)
         base = answer.get("reference_base")
         if base:
@@ -130,66 +126,45 @@ class Connection:
     # ---- plain data -------------------------------------------------------------------------------
 
     def encode(self, value):
-        if isinstance(value, Remote):
-            return {"ref": value._ref}
-        if isinstance(value, numtorch.Tensor):
-            return {"tensor": array_to_text(value.detach().numpy()), "requires_grad": bool(value.requires_grad)}
-        if value is None or isinstance(value, (bool, int, float, str)):
-            return value
-        if isinstance(value, (tuple, list)):
-            return {type(value).__name__ if type(value) in (tuple, list) else "list": [self.encode(v) for v in value]}
-        if isinstance(value, dict):
-            return {"dict": [[self.encode(k), self.encode(v)] for k, v in value.items()]}
-        import numpy as np
+        def leaf(value):
+            if isinstance(value, Remote):
+                return {"ref": value._ref}
+            if isinstance(value, numtorch.Tensor):
+                return {"tensor": wire.array_to_text(value.detach().numpy()),
+                        "requires_grad": bool(value.requires_grad)}
+            if isinstance(value, (tuple, list)):  # a namedtuple, say: its items
+                return wire.encode(list(value), leaf)
+            if isinstance(value, dict):
+                return wire.encode(dict(value), leaf)
+            raise TypeError(f"a check cannot send a {type(value).__name__} to the learner's side")
 
-        if isinstance(value, np.ndarray):
-            return {"array": array_to_text(value)}
-        if isinstance(value, np.generic):
-            return value.item()
-        raise TypeError(f"a check cannot send a {type(value).__name__} to the learner's side")
+        return wire.encode(value, leaf)
 
     def decode(self, value):
-        if not isinstance(value, dict):
-            if value is None or isinstance(value, (bool, int, float, str)):
-                return value
-            raise NoAnswer(f"an answer holding a {type(value).__name__}")
-        try:
+        def leaf(value: dict):
             if "tensor" in value:
-                t = numtorch.tensor(array_from_text(value["tensor"]))
+                t = numtorch.tensor(wire.array_from_text(value["tensor"]))
                 if value.get("parameter"):
                     return numtorch.nn.Parameter(t, requires_grad=bool(value.get("requires_grad")))
                 return t.requires_grad_(True) if value.get("requires_grad") and t.dtype.kind == "f" else t
-            if "array" in value:
-                return array_from_text(value["array"])
-        except (ValueError, TypeError, Refused) as error:
-            raise NoAnswer(f"an array that does not load without pickle ({error})") from None
-        if "ref" in value:
-            if not isinstance(value["ref"], int):
-                raise NoAnswer("a reference that is not a number")
-            return Remote(self, value["ref"], {k: value.get(k) for k in ("type", "module", "class")})
-        for kind in ("tuple", "list"):
-            if kind in value and isinstance(value[kind], list):
-                items = [self.decode(v) for v in value[kind]]
-                return tuple(items) if kind == "tuple" else items
-        if "dict" in value and isinstance(value["dict"], list):
-            return {_hashable(self.decode(k)): self.decode(v) for k, v in value["dict"]}
-        raise NoAnswer(f"a value of unknown kind: {sorted(value)[:3]}")
+            if "ref" in value:
+                if not isinstance(value["ref"], int):
+                    raise wire.Malformed("a reference that is not a number")
+                return Remote(self, value["ref"], {k: value.get(k) for k in ("type", "module", "class")})
+            raise wire.Malformed(f"a value of unknown kind: {sorted(value)[:3]}")
 
-
-def _hashable(key):
-    try:
-        hash(key)
-    except TypeError:
-        raise NoAnswer("a dict key that is not hashable") from None
-    return key
+        try:
+            return wire.decode(value, leaf)
+        except (wire.Malformed, ValueError, TypeError) as error:
+            raise NoAnswer(f"a malformed answer ({error})") from None
 
 
 class LocalConnection(Connection):
     """The probe in this process (the notebook's public checks): the same requests, as JSON, with no kernel between."""
 
-    def __init__(self, namespace: dict, own: tuple[str, ...] = ()):
-        self.probe = Probe(namespace, own)
-        self.own = own
+    def __init__(self, namespace: dict, withheld: tuple[str, ...] = ()):
+        self.probe = Probe(namespace, withheld)
+        self.withheld = withheld
 
     def send(self, request: dict) -> dict:
         try:

@@ -17,8 +17,10 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from labkit import sandbox
-from labkit.grade import NOTEBOOK_TIMEOUT, _short, fence_in_force, plain, ungradable
+from labkit.checks import limit_message
+from labkit.grader import fence
+from labkit.grader.grade import NOTEBOOK_TIMEOUT, fence_in_force, ungradable
+from labkit.grader.text import cell, md
 from labkit.labs import load_labs
 
 FIXED = ["submission", "lab", "score", "max_score", "status", "fence", "notes"]
@@ -29,7 +31,7 @@ def grade_one(path: Path, labs_root: str, timeout: float, lab: str | None, unfen
                "--timeout", str(timeout)] + (["--lab", lab] if lab else []) + (["--no-fence"] if unfenced else [])
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout + 60,
-                              env=sandbox.labkit_env())
+                              env=fence.labkit_env())
         result = json.loads(done.stdout)
         if not isinstance(result, dict):
             raise json.JSONDecodeError("not an object", done.stdout, 0)
@@ -38,7 +40,7 @@ def grade_one(path: Path, labs_root: str, timeout: float, lab: str | None, unfen
         return ungradable(f"grading took longer than {timeout + 60:g} s")
     except json.JSONDecodeError:
         last = done.stderr.strip().splitlines()[-1:]  # a traceback ends with the error itself
-        return ungradable(f"the grader failed: {_short(last[0] if last else f'exit {done.returncode}')}")
+        return ungradable(f"the grader failed: {limit_message(last[0] if last else f'exit {done.returncode}')}")
 
 
 def submissions(folder: Path, lab: str | None, lab_names: set[str]) -> list[tuple[Path, str | None]]:
@@ -61,30 +63,22 @@ def status(result: dict) -> str:
     return "graded" + (" (unfenced)" if result.get("fence") == "unfenced" else "")
 
 
-def cell(value):
-    """A CSV cell that a spreadsheet shows as text: no formula (=, +, -, @ first), no control characters."""
-    if not isinstance(value, str):
-        return value
-    value = plain(value)
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
-
-
 def gradebook(folder: str | os.PathLike, out: str | os.PathLike, labs_root: str, jobs: int | None = None,
               timeout: float = NOTEBOOK_TIMEOUT, lab: str | None = None,
               feedback: str | os.PathLike | None = None, unfenced: bool = False) -> list[dict]:
-    """Grade every submission into `out`; raises labkit.grade.NoFence where no fence can be had and `unfenced`
+    """Grade every submission into `out`; raises labkit.grader.grade.NoFence where no fence can be had and `unfenced`
     is not given."""
-    fence = fence_in_force(unfenced)
+    mode = fence_in_force(unfenced)
     folder = Path(folder)
     found = submissions(folder, lab, {l.name for l in load_labs(labs_root)})
     jobs = jobs or os.cpu_count() or 1
-    reaping = sandbox.become_subreaper()  # a grade process that is killed leaves its kernel to us
+    reaping = fence.become_subreaper()  # a grade process that is killed leaves its kernel to us
     try:
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             results = list(pool.map(lambda item: grade_one(item[0], labs_root, timeout, item[1], unfenced), found))
     finally:
         if reaping:
-            sandbox.end_descendants()
+            fence.end_descendants()
 
     names = [str(p.relative_to(folder)) for p, _ in found]
     several_labs = len({r["lab"] for r in results if r["lab"]}) > 1
@@ -92,7 +86,7 @@ def gradebook(folder: str | os.PathLike, out: str | os.PathLike, labs_root: str,
     rows = []
     for name, result in zip(names, results):
         row = {"submission": name, "lab": result["lab"] or "", "score": result["score"],
-               "max_score": result["max_score"], "status": status(result), "fence": result.get("fence") or fence,
+               "max_score": result["max_score"], "status": status(result), "fence": result.get("fence") or mode,
                "notes": "; ".join(result.get("notes", []))}
         for test in result["tests"]:
             column = f"{result['lab']}:{test['name']}" if several_labs else test["name"]
@@ -138,15 +132,3 @@ def feedback_markdown(name: str, result: dict) -> str:
     if result.get("notes"):
         lines += ["", "## Notes", ""] + [f"- {md(note)}" for note in result["notes"]]
     return "\n".join(lines) + "\n"
-
-
-_MARKDOWN = str.maketrans({c: "\\" + c for c in "\\*_[]#|!"} | {"&": "&amp;", "<": "&lt;", ">": "&gt;"})
-
-
-def md(text) -> str:
-    """Text on one Markdown line that renders as itself: no HTML, links, emphasis or table breaks from what a
-    submission put in a message; `code spans` (the checks' own) are kept."""
-    parts = " ".join(plain(text).split()).split("`")
-    if len(parts) % 2 == 0:  # an unpaired backtick: no code spans at all
-        return "\\`".join(p.translate(_MARKDOWN) for p in parts)
-    return "`".join(p.replace("|", "\\|") if i % 2 else p.translate(_MARKDOWN) for i, p in enumerate(parts))
