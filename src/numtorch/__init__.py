@@ -6,7 +6,7 @@ Code written against it runs on PyTorch by changing the imports::
     from numtorch import nn
     import numtorch.nn.functional as F
 """
-from . import autograd, func, nn, optim, random, utils
+from . import autograd, coverage, func, nn, optim, random, utils
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad
 from .random import Generator, initial_seed, manual_seed
 from .serialization import load, save
@@ -42,3 +42,5 @@ detach = Tensor.detach
 clone = Tensor.clone
 
 __version__ = "0.1.0"
+
+__getattr__ = coverage.module_getattr(__name__)  # torch's names that numtorch lacks say so

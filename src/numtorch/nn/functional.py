@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from .. import coverage
 from ..tensor import Tensor, int32, int64
 from . import _functions
 from .modules.utils import _pair, _single
@@ -16,6 +17,7 @@ from .modules.utils import _pair, _single
 __all__ = ["linear", "conv1d", "conv2d", "avg_pool2d", "max_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d",
            "relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax", "dropout", "batch_norm", "layer_norm",
            "embedding", "cross_entropy", "nll_loss", "mse_loss", "interpolate"]
+__getattr__ = coverage.module_getattr(__name__)  # torch's names that numtorch lacks say so
 
 
 def _check_rank(input, ranks, name):
@@ -254,11 +256,14 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
     Unlike :func:`batch_norm`, the statistics are each sample's own, so training and
     evaluation compute the same thing and there is nothing to keep between calls.
     """
-    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if not isinstance(normalized_shape, (tuple, list)):  # nn.LayerNorm accepts an int; the function does not
+        raise TypeError(f"layer_norm(): argument 'normalized_shape' (position 2) must be tuple of ints, "
+                        f"not {type(normalized_shape).__name__}")
+    normalized_shape = tuple(normalized_shape)
     dims = len(normalized_shape)
     if dims == 0 or input.dim() < dims or tuple(input.shape[input.dim() - dims:]) != normalized_shape:
         raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
-                           f"[*, {', '.join(map(str, normalized_shape))}], but got input of size {list(input.shape)}")
+                           f"[*, {', '.join(map(str, normalized_shape))}], but got input of size{list(input.shape)}")  # torch's spacing
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and tuple(t.shape) != normalized_shape:
             raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got {name} of shape "

@@ -11,9 +11,11 @@ import collections
 import math
 import types
 
+from .. import coverage
 from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "CosineAnnealingLR"]
+__getattr__ = coverage.module_getattr(__name__)  # torch's names that numtorch lacks say so
 
 
 class LRScheduler:

@@ -9,10 +9,11 @@ import math
 
 import numpy as np
 
-from .. import random
+from .. import coverage, random
 from ..tensor import Tensor, as_tensor, float64, int64, stack, tensor
 
 __all__ = ["Dataset", "TensorDataset", "DataLoader", "default_collate"]
+__getattr__ = coverage.module_getattr(__name__)  # torch's names that numtorch lacks say so
 
 
 class Dataset:
