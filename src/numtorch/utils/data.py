@@ -50,7 +50,7 @@ def default_collate(batch):
     """Stack a list of samples into one batch, keeping the samples' structure.
 
     Tensors and NumPy arrays are stacked along a new first dimension; Python floats become a
-    float64 tensor and ints an int64 one (as in torch); strings stay a list; a dict gives a dict
+    float64 tensor and ints an int64 one (as in torch); strings stay as they are; a dict gives a dict
     of batches, and a tuple or list of fields gives a list with one batch per field.
     """
     elem = batch[0]
@@ -65,7 +65,7 @@ def default_collate(batch):
     if isinstance(elem, (float, np.floating)):
         return tensor(batch, dtype=float64)
     if isinstance(elem, str):
-        return list(batch)
+        return batch
     if isinstance(elem, collections.abc.Mapping):
         return {key: default_collate([sample[key] for sample in batch]) for key in elem}
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # a namedtuple keeps its type
@@ -73,7 +73,7 @@ def default_collate(batch):
     if isinstance(elem, collections.abc.Sequence):
         if any(len(sample) != len(elem) for sample in batch):
             raise RuntimeError("each element in list of batch should be of equal size")
-        return [default_collate(list(field)) for field in zip(*batch)]
+        return [default_collate(field) for field in zip(*batch)]
     raise TypeError("default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; "
                     f"found {type(elem)}")
 
