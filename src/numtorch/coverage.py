@@ -1,6 +1,6 @@
 """What happens when code asks numtorch for a name torch has and numtorch does not.
 
-Each of numtorch's public modules ends with ``__getattr__ = coverage.module_getattr(__name__)``;
+Each of numtorch's public modules sets ``__getattr__ = coverage.module_getattr(__name__)``;
 Python calls it only for names the module lacks. A name torch's module has (``nn.LSTM``) raises
 :class:`NotInNumtorchError`, which says that numtorch does not implement it and lists what the
 module does cover; any other name (a typo, a private name) raises the usual AttributeError.

@@ -1,8 +1,9 @@
 """The engine's own random number generator.
 
-Everything random in numtorch (``randn``, ``nn.init``, dropout masks) draws from
-one generator, so ``manual_seed`` reproduces a whole run. The numbers are not
-the ones torch draws for the same seed: torch's generator is not NumPy's.
+Everything random in numtorch (``randn``, ``nn.init``, dropout masks, a shuffling
+``DataLoader``) draws from one generator, so ``manual_seed`` reproduces a whole run;
+a :class:`Generator` of its own, where an API takes one, stands apart. The numbers are
+not the ones torch draws for the same seed: torch's generator is not NumPy's.
 """
 import numpy as np
 

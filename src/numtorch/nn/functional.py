@@ -262,8 +262,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
     normalized_shape = tuple(normalized_shape)
     dims = len(normalized_shape)
     if dims == 0 or input.dim() < dims or tuple(input.shape[input.dim() - dims:]) != normalized_shape:
+        # "size[2, 3]", without a space, is torch's text
         raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
-                           f"[*, {', '.join(map(str, normalized_shape))}], but got input of size{list(input.shape)}")  # torch's spacing
+                           f"[*, {', '.join(map(str, normalized_shape))}], but got input of size{list(input.shape)}")
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and tuple(t.shape) != normalized_shape:
             raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got {name} of shape "
@@ -273,7 +274,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
 
 # ----- embedding -----------------------------------------------------------------------------------------
 
-def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False, sparse=False):
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
+              sparse=False):
     """Row ``i`` of ``weight`` for each index ``i`` in ``input``: output shape ``input.shape + (dim,)``.
 
     The row ``padding_idx``, if given, gets no gradient.

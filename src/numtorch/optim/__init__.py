@@ -1,4 +1,4 @@
-"""Optimizers (``SGD``, ``Adam``, ``AdamW``) with torch's update rules, and learning-rate schedules (``lr_scheduler``)."""
+"""Optimizers (``SGD``, ``Adam``, ``AdamW``) with torch's update rules; learning-rate schedules in ``lr_scheduler``."""
 from .. import coverage
 from . import lr_scheduler
 from .adam import Adam, AdamW

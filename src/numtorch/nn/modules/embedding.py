@@ -36,7 +36,7 @@ class Embedding(Module):
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
                 raise AssertionError(f"Padding_idx must be within num_embeddings ({num_embeddings}), "
-                                 f"but got padding_idx={padding_idx}")
+                                     f"but got padding_idx={padding_idx}")
             padding_idx %= num_embeddings
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
