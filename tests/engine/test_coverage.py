@@ -2,6 +2,7 @@
 import importlib
 import pathlib
 import re
+import textwrap
 import types
 
 import pytest
@@ -53,7 +54,7 @@ def test_every_covered_name_exists_in_torch_too(torch):
 
 @pytest.mark.parametrize("path", sorted(TORCH_NAMES))
 def test_the_list_of_torch_names_is_torch_2_13s(torch, path):
-    """Regenerate numtorch/torch_names.py from torch if this fails after a torch upgrade."""
+    """If this fails after a torch upgrade: `python -m tests.engine.test_coverage > src/numtorch/torch_names.py`."""
     torch_module = importlib.import_module("torch" + ("." + path if path else ""))
     missing = [n for n in TORCH_NAMES[path] if not hasattr(torch_module, n)]
     assert not missing, f"listed but not in {torch_module.__name__}: {missing}"
@@ -68,3 +69,21 @@ def test_the_readme_table_lists_every_name_the_module_covers(path):
     supported = row.split(" | ")[1]
     listed = set(re.findall(r"`(\w+)", supported))
     assert not set(covered(f"numtorch.{path}")) - listed, f"README's {path} row lacks these"
+
+
+def torch_names_source():
+    """The text of numtorch/torch_names.py, from the torch installed here."""
+    lines = ['"""The public names of torch 2.13\'s modules that numtorch mirrors, so that a name torch has and numtorch '
+             'lacks', 'can say so (see :mod:`numtorch.coverage`). Generated from torch; tests/engine/test_coverage.py '
+             'checks it."""', "TORCH_NAMES = {"]
+    for path in TORCH_NAMES:
+        module = importlib.import_module("torch" + ("." + path if path else ""))
+        names = sorted(n for n in dir(module) if not n.startswith("_") and not (  # not the modules torch imports
+            isinstance(getattr(module, n), types.ModuleType) and not getattr(module, n).__name__.startswith("torch")))
+        body = textwrap.fill(" ".join(names), 108, initial_indent="    ", subsequent_indent="    ")
+        lines.append(f'    "{path}": frozenset("""\n{body}\n""".split()),')
+    return "\n".join(lines + ["}"]) + "\n"
+
+
+if __name__ == "__main__":
+    print(torch_names_source(), end="")

@@ -28,7 +28,7 @@ class TensorDataset(Dataset):
 
     Examples::
 
-        >>> ds = TensorDataset(numtorch.randn(100, 784), numtorch.randint(10, (100,)))
+        >>> ds = TensorDataset(numtorch.randn(100, 784), numtorch.randint(0, 10, (100,)))
         >>> x, y = ds[0]
     """
 
