@@ -29,11 +29,13 @@ def module_getattr(module_name):
 
     def __getattr__(name):
         module = sys.modules[module_name]
+        # Python's own words first: code that reads them (labkit's grader, for a layer it withholds) still can.
+        missing = f"module '{module_name}' has no attribute '{name}'"
         if not name.startswith("_") and name in TORCH_NAMES[path]:
             raise NotInNumtorchError(
-                f"numtorch does not implement {torch_name}.{name}; {module_name} covers: "
+                f"{missing}: numtorch does not implement {torch_name}.{name}; {module_name} covers: "
                 f"{', '.join(covered(module_name))} (see \"numtorch vs torch\" in numtorch's README)",
                 name=name, obj=module)
-        raise AttributeError(f"module '{module_name}' has no attribute '{name}'", name=name, obj=module)
+        raise AttributeError(missing, name=name, obj=module)
 
     return __getattr__

@@ -22,7 +22,8 @@ def test_a_torch_name_numtorch_lacks_raises_an_error_that_says_so(module, name):
     with pytest.raises(NotInNumtorchError) as info:
         getattr(importlib.import_module(module), name)
     torch_module = module.replace("numtorch", "torch")
-    assert str(info.value).startswith(f"numtorch does not implement {torch_module}.{name}; {module} covers: ")
+    assert str(info.value).startswith(f"module '{module}' has no attribute '{name}': "
+                                      f"numtorch does not implement {torch_module}.{name}; {module} covers: ")
     assert isinstance(info.value, AttributeError)
 
 
