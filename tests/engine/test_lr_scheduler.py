@@ -49,7 +49,7 @@ def test_cosine_annealing_follows_half_a_cosine_then_rises_again():
 
 @pytest.mark.parametrize("case", sorted(SCHEDULERS))
 def test_state_dict_holds_torchs_entries_and_resumes_the_schedule(torch, case):
-    ours_rates, ours = schedule(numtorch, SCHEDULERS[case], epochs=4)
+    _, ours = schedule(numtorch, SCHEDULERS[case], epochs=4)
     _, theirs = schedule(torch, SCHEDULERS[case], epochs=4)
     state, their_state = ours.state_dict(), theirs.state_dict()
     assert "optimizer" not in state and set(state) <= set(their_state)

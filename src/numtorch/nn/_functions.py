@@ -341,7 +341,7 @@ def adaptive_windows(in_size, out_size):
     """For each output cell along one dimension: the input slice it pools, as torch chooses it.
 
     Cell ``i`` covers ``floor(i * in / out)`` to ``ceil((i + 1) * in / out)``: windows of nearly equal
-    size that cover the input, overlapping by one where ``in`` is not a multiple of ``out``.
+    size that cover the input, and overlap where ``in`` is not a multiple of ``out``.
     """
     return [slice(i * in_size // out_size, -(-(i + 1) * in_size // out_size)) for i in range(out_size)]
 
