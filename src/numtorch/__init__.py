@@ -6,9 +6,9 @@ Code written against it runs on PyTorch by changing the imports::
     from numtorch import nn
     import numtorch.nn.functional as F
 """
-from . import autograd, func, nn, optim, random
+from . import autograd, coverage, func, nn, optim, random, utils
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad
-from .random import initial_seed, manual_seed
+from .random import Generator, initial_seed, manual_seed
 from .serialization import load, save
 from .tensor import (Size, Tensor, allclose, arange, as_tensor, bool, cat, concat, double, empty, equal, flatten,
                      float, float16, float32, float64, from_numpy, full, full_like, half, int, int32, int64,
@@ -42,3 +42,5 @@ detach = Tensor.detach
 clone = Tensor.clone
 
 __version__ = "0.1.0"
+
+__getattr__ = coverage.module_getattr(__name__)  # torch's names that numtorch lacks say so

@@ -100,6 +100,12 @@ GRAD_FN_CASES = {
     "dropout": lambda lib, x: lib.nn.functional.dropout(x, 0.5),
     "batch_norm": lambda lib, x: lib.nn.functional.batch_norm(x, None, None, lib.ones(4), lib.zeros(4), True),
     "cross_entropy": lambda lib, x: lib.nn.functional.cross_entropy(x, lib.tensor([0, 1, 3])),
+    "adaptive_avg_pool2d": lambda lib, x: lib.nn.functional.adaptive_avg_pool2d(x.reshape(1, 1, 3, 4), (2, 3)),
+    "global average pooling": lambda lib, x: lib.nn.functional.adaptive_avg_pool2d(x.reshape(1, 1, 3, 4), 1),
+    "adaptive_max_pool2d": lambda lib, x: lib.nn.functional.adaptive_max_pool2d(x.reshape(1, 1, 3, 4), 2),
+    "layer_norm": lambda lib, x: lib.nn.functional.layer_norm(x, (4,)),
+    "embedding": lambda lib, x: lib.nn.functional.embedding(lib.tensor([2, 0]), x),
+    "gelu": lambda lib, x: lib.nn.functional.gelu(x, approximate="tanh"),
 }
 
 

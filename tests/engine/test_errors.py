@@ -62,6 +62,27 @@ SAME_TEXT = {
     "conv2d kernel too big": lambda lib: F_(lib).conv2d(lib.zeros(1, 1, 5, 2), lib.zeros(1, 1, 3, 3)),
     "interpolate size and scale": lambda lib: F_(lib).interpolate(lib.zeros(1, 1, 2, 2), size=3, scale_factor=2),
     "reduction": lambda lib: F_(lib).mse_loss(lib.ones(2), lib.ones(2), reduction="avg"),
+    "adaptive_max_pool2d rank": lambda lib: F_(lib).adaptive_max_pool2d(lib.zeros(2, 3), 1),
+    "AdaptiveMaxPool2d rank": lambda lib: lib.nn.AdaptiveMaxPool2d(2)(lib.zeros(1, 1, 1, 4, 4)),
+    "layer_norm shape": lambda lib: F_(lib).layer_norm(lib.zeros(2, 3), (4,)),
+    "LayerNorm shape": lambda lib: lib.nn.LayerNorm([3, 4])(lib.zeros(2, 4, 3)),
+    "layer_norm int shape": lambda lib: F_(lib).layer_norm(lib.zeros(2, 3), 3),
+    "layer_norm weight": lambda lib: F_(lib).layer_norm(lib.zeros(2, 3), (3,), lib.ones(4)),
+    "Unflatten sizes": lambda lib: lib.nn.Unflatten(1, (3, 5))(lib.zeros(2, 10)),
+    "Unflatten not a tuple": lambda lib: lib.nn.Unflatten(1, 10),
+    "Unflatten float size": lambda lib: lib.nn.Unflatten(1, (2.0, 5)),
+    "DataLoader batch_size": lambda lib: lib.utils.data.DataLoader(range(3), batch_size=0),
+    "DataLoader float batch_size": lambda lib: lib.utils.data.DataLoader(range(3), batch_size=2.0),
+    "DataLoader drop_last": lambda lib: lib.utils.data.DataLoader(range(3), drop_last=1),
+    "DataLoader sampler and shuffle": lambda lib: lib.utils.data.DataLoader(range(3), shuffle=True, sampler=[0, 1]),
+    "DataLoader num_workers": lambda lib: lib.utils.data.DataLoader(range(3), num_workers=-1),
+    "default_collate type": lambda lib: list(lib.utils.data.DataLoader([object()] * 3, batch_size=2)),
+    "default_collate ragged": lambda lib: list(lib.utils.data.DataLoader([[1, 2], [3]], batch_size=2)),
+    "scheduler without optimizer": lambda lib: lib.optim.lr_scheduler.StepLR(lib.nn.Linear(1, 1), 2),
+    "LambdaLR lambdas": lambda lib: lib.optim.lr_scheduler.LambdaLR(
+        lib.optim.SGD(lib.nn.Linear(1, 1).parameters(), lr=0.1), [lambda e: 1.0, lambda e: 0.5]),
+    "AdamW beta": lambda lib: lib.optim.AdamW(lib.nn.Linear(1, 1).parameters(), betas=(0.9, 1.0)),
+    "AdamW weight_decay": lambda lib: lib.optim.AdamW(lib.nn.Linear(1, 1).parameters(), weight_decay=-0.1),
 }
 
 
@@ -86,6 +107,19 @@ SAME_START = {  # numtorch says a little more than torch, after torch's words
     "result type": (lambda lib: lib.zeros(2, dtype=lib.int64).add_(1.5), "result type "),
     "backward non-scalar": (lambda lib: (lib.ones(2, requires_grad=True) * 2).backward(),
                             "grad can be implicitly created only for scalar outputs"),
+    "embedding float indices": (lambda lib: F_(lib).embedding(lib.ones(2), lib.ones(3, 2)),
+                                "Expected tensor for argument #1 'indices' to have one of the following scalar types: "
+                                "Long, Int; but got "),
+    "embedding index out of range": (lambda lib: lib.nn.Embedding(3, 2)(lib.tensor([[0, 3]])), "index out of range in self"),
+    "embedding negative index": (lambda lib: F_(lib).embedding(lib.tensor([-1]), lib.ones(3, 2)), "index out of range in self"),
+    "Embedding padding_idx": (lambda lib: lib.nn.Embedding(3, 2, padding_idx=3), "Padding_idx must be within num_embeddings"),
+    "embedding padding_idx": (lambda lib: F_(lib).embedding(lib.tensor([0]), lib.ones(3, 2), padding_idx=-4),
+                              "Padding_idx must be within num_embeddings"),
+    "gelu approximate": (lambda lib: F_(lib).gelu(lib.zeros(2), approximate="fast"),
+                         "approximate argument must be either none or tanh"),
+    "GELU approximate": (lambda lib: lib.nn.GELU("sigmoid")(lib.zeros(2)), "approximate argument must be either none or tanh"),
+    "TensorDataset sizes": (lambda lib: lib.utils.data.TensorDataset(lib.zeros(4, 2), lib.zeros(3)),
+                            "Size mismatch between tensors"),
 }
 
 
@@ -113,6 +147,9 @@ def test_mse_loss_refuses_shapes_that_torch_would_silently_broadcast():
     lambda: numtorch.nn.functional.interpolate(numtorch.zeros(1, 1, 2, 2), scale_factor=2, mode="bicubic"),
     lambda: numtorch.nn.functional.cross_entropy(numtorch.zeros(2, 3), numtorch.tensor([0, 1]), label_smoothing=0.1),
     lambda: numtorch.nn.functional.max_pool2d(numtorch.zeros(1, 1, 4, 4), 2, return_indices=True),
+    lambda: numtorch.nn.functional.adaptive_max_pool2d(numtorch.zeros(1, 1, 4, 4), 2, return_indices=True),
+    lambda: numtorch.nn.Embedding(4, 2, max_norm=1.0),
+    lambda: numtorch.utils.data.DataLoader(range(4), num_workers=2),
 ])
 def test_unsupported_options_are_refused_rather_than_ignored(make):
     with pytest.raises(NotImplementedError, match="numtorch"):

@@ -279,3 +279,39 @@ def test_an_unknown_reduction_is_refused(lib):
 def test_interpolate_matches_torch(kwargs):
     assert_parity(fn("interpolate", **kwargs), rand(2, 3, 4, 6))
 
+
+
+# ----- adaptive pooling -------------------------------------------------------------------------------
+@settings(max_examples=25, deadline=None)
+@given(size=st.tuples(st.integers(1, 9), st.integers(1, 9)), out=st.tuples(st.integers(1, 5), st.integers(1, 5)),
+       batched=st.booleans(), seed=st.integers(0, 1000))
+@pytest.mark.parametrize("name", ["adaptive_avg_pool2d", "adaptive_max_pool2d"])
+def test_adaptive_pooling_matches_torch_for_random_input_and_output_sizes(name, size, out, batched, seed):
+    x = rand(*((2,) if batched else ()), 3, *size, seed=seed)
+    assert_parity(fn(name, out), x)
+
+
+@pytest.mark.parametrize("output_size", [1, (2, None), (None, None), [3, 1]])
+def test_adaptive_avg_pool2d_takes_output_size_as_torch_does(output_size):
+    assert_parity(fn("adaptive_avg_pool2d", output_size), rand(2, 3, 6, 5))
+
+
+# ----- layer norm, embedding, gelu ----------------------------------------------------------------------
+@pytest.mark.parametrize("shape, normalized_shape", [((4, 6), (6,)), ((2, 3, 4, 5), (4, 5)), ((2, 3), [2, 3])])
+def test_layer_norm_matches_torch_with_and_without_weight_and_bias(shape, normalized_shape):
+    x, w, b = rand(*shape) * 3 + 1, rand(*normalized_shape, seed=1), rand(*normalized_shape, seed=2)
+    assert_parity(fn("layer_norm", normalized_shape), x)
+    assert_parity(lambda lib, x, w, b: lib.nn.functional.layer_norm(x, normalized_shape, w, b, eps=1e-3), x, w, b)
+
+
+@pytest.mark.parametrize("padding_idx", [None, 0, -1])
+@pytest.mark.parametrize("dtype", [np.int64, np.int32])
+def test_embedding_matches_torch_including_the_padding_row(padding_idx, dtype):
+    indices = np.array([[0, 4, 4, 1], [2, 0, 3, 4]], dtype=dtype)
+    assert_parity(lambda lib, w, i: lib.nn.functional.embedding(i, w, padding_idx=padding_idx), rand(5, 3), indices)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 1000), scale=st.floats(0.1, 10), approximate=st.sampled_from(["none", "tanh"]))
+def test_gelu_matches_torch(seed, scale, approximate):
+    assert_parity(fn("gelu", approximate=approximate), rand(4, 5, seed=seed) * scale)

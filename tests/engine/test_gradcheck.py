@@ -107,6 +107,13 @@ CASES = {
     "max_pool2d_dilated": (lambda x: F.max_pool2d(x, 2, stride=1, dilation=2), [distinct(1, 1, 5, 5)]),
     "avg_pool2d": (lambda x: F.avg_pool2d(x, 2), [arr(1, 2, 4, 4)]),
     "avg_pool2d_padded": (lambda x: F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False), [arr(1, 1, 5, 5)]),
+    "adaptive_avg_pool2d": (lambda x: F.adaptive_avg_pool2d(x, (3, 2)), [arr(1, 2, 5, 5)]),  # overlapping windows
+    "adaptive_max_pool2d": (lambda x: F.adaptive_max_pool2d(x, (2, 3)), [distinct(1, 2, 5, 4)]),
+    "layer_norm": (lambda x, w, b: F.layer_norm(x, (3, 4), w, b), [arr(2, 3, 4), arr(3, 4, seed=1), arr(3, 4, seed=2)]),
+    "layer_norm_plain": (lambda x: F.layer_norm(x, (4,)), [arr(3, 4)]),
+    "embedding": (lambda w: F.embedding(numtorch.tensor([[0, 2, 2], [3, 1, 0]]), w), [arr(4, 3)]),  # padding_idx: no true gradient
+    "gelu": (lambda x: F.gelu(x), [arr(3, 4, low=-4, high=4)]),
+    "gelu_tanh": (lambda x: F.gelu(x, approximate="tanh"), [arr(3, 4, low=-4, high=4)]),
     "softmax": (lambda x: F.softmax(x, dim=1), [arr(2, 4)]),
     "log_softmax": (lambda x: F.log_softmax(x, dim=0), [arr(3, 2)]),
     "dropout": (dropped, [arr(4, 5)]),

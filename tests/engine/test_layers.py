@@ -49,12 +49,76 @@ def step_both(ours, theirs, *arrays, atol=1e-5, rtol=1e-4, seed=0):
     ("nn.AvgPool2d(2)", (2, 3, 6, 6)), ("nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)", (1, 2, 5, 5)),
     ("nn.ReLU()", (3, 4)), ("nn.Softmax(dim=1)", (3, 4)), ("nn.LogSoftmax(dim=-1)", (3, 4)), ("nn.Flatten()", (2, 3, 4)),
     ("nn.Flatten(0, 1)", (2, 3, 4)), ("nn.Sigmoid()", (3, 4)), ("nn.Tanh()", (3, 4)), ("nn.Dropout(0.5)", (3, 4)),
+    ("nn.AdaptiveAvgPool2d(1)", (2, 3, 5, 7)), ("nn.AdaptiveAvgPool2d((3, 2))", (2, 3, 7, 5)),
+    ("nn.AdaptiveAvgPool2d((None, 4))", (2, 3, 5, 7)), ("nn.AdaptiveAvgPool2d(4)", (3, 10, 6)),
+    ("nn.AdaptiveAvgPool2d(5)", (1, 2, 3, 3)), ("nn.AdaptiveMaxPool2d(2)", (2, 3, 5, 7)),
+    ("nn.AdaptiveMaxPool2d((3, 4))", (1, 2, 7, 5)), ("nn.AdaptiveMaxPool2d((1, None))", (2, 4, 4)),
+    ("nn.LayerNorm(5)", (4, 5)), ("nn.LayerNorm([3, 4])", (2, 5, 3, 4)), ("nn.LayerNorm(6, eps=1e-3, bias=False)", (3, 6)),
+    ("nn.LayerNorm(6, elementwise_affine=False)", (2, 3, 6)), ("nn.GELU()", (3, 4)), ("nn.GELU(approximate='tanh')", (3, 4)),
+    ("nn.Unflatten(1, (2, 5))", (3, 10)), ("nn.Unflatten(-1, (2, -1))", (3, 4, 6)), ("nn.Unflatten(0, [1, 3])", (3, 2)),
 ])
 def test_layer_matches_torch_forward_and_backward(source, shape):
     ours, theirs = twins(source)
     if "Dropout" in source:  # random in training; deterministic only in eval
         ours.eval(), theirs.eval()
     step_both(ours, theirs, rand(*shape), atol=1e-4)
+
+
+def test_layer_norm_matches_torch_with_learned_weight_and_bias_on_shifted_scaled_input():
+    ours, theirs = twins("nn.LayerNorm(8)")
+    with numtorch.no_grad():  # away from the ones and zeros they start from
+        ours.weight.copy_(numtorch.tensor(rand(8, seed=1))), ours.bias.copy_(numtorch.tensor(rand(8, seed=2)))
+    copy_module(ours, theirs)
+    step_both(ours, theirs, rand(4, 3, 8, seed=3) * 5 + 2, atol=1e-4)
+
+
+def test_layer_norm_is_the_same_in_train_and_eval_mode():
+    norm, x = nn.LayerNorm(4), numtorch.randn(3, 4)
+    assert numtorch.equal(norm(x), norm.eval()(x))
+
+
+def test_gelu_matches_torch_far_into_both_tails():
+    for approximate in ("none", "tanh"):
+        ours, theirs = twins(f"nn.GELU(approximate={approximate!r})")
+        step_both(ours, theirs, np.linspace(-12, 12, 97, dtype=np.float32).reshape(1, -1))
+
+
+def test_adaptive_max_pool_sends_the_gradient_of_a_tie_to_the_first_element_like_torch():
+    x = np.maximum(rand(2, 3, 7, 6), 0)  # after a ReLU: windows of zeros, all tied
+    x[0, 0] = 0
+    ours, theirs = twins("nn.AdaptiveMaxPool2d((3, 2))")
+    step_both(ours, theirs, x)
+
+
+def test_embedding_matches_torch_and_adds_the_gradients_of_repeated_indices():
+    ours, theirs = twins("nn.Embedding(10, 4)")
+    step_both(ours, theirs, np.array([[1, 2, 3, 1], [9, 9, 0, 1]]))
+    step_both(ours, theirs, np.array(7))  # a single index gives one vector
+
+
+@pytest.mark.parametrize("padding_idx", [2, -1])
+def test_embedding_padding_row_starts_at_zero_and_gets_no_gradient(padding_idx):
+    ours, theirs = twins(f"nn.Embedding(10, 3, padding_idx={padding_idx})")
+    row = padding_idx % 10
+    assert ours.padding_idx == theirs.padding_idx == row
+    assert ours.weight[row].tolist() == [0.0, 0.0, 0.0]
+    step_both(ours, theirs, np.array([[1, row, row], [row, 4, 1]]))
+    assert ours.weight.grad[row].tolist() == [0.0, 0.0, 0.0]
+    assert ours.weight.grad[1].abs().sum().item() > 0
+
+
+def test_embedding_from_pretrained_is_frozen_unless_asked(lib):
+    table = lib.tensor([[1.0, 2.0], [3.0, 4.0]])
+    frozen = lib.nn.Embedding.from_pretrained(table)
+    assert not frozen.weight.requires_grad and frozen(lib.tensor([1])).tolist() == [[3.0, 4.0]]
+    assert lib.nn.Embedding.from_pretrained(table, freeze=False).weight.requires_grad
+
+
+def test_default_initialisation_of_new_layers_is_torchs(lib):
+    norm = lib.nn.LayerNorm((2, 3))
+    assert norm.weight.tolist() == [[1.0] * 3] * 2 and norm.bias.tolist() == [[0.0] * 3] * 2
+    weight = lib.nn.Embedding(1000, 20).weight  # N(0, 1)
+    assert abs(weight.mean().item()) < 0.02 and abs(weight.std().item() - 1) < 0.02
 
 
 # ----- batch norm running statistics -----------------------------------------------------------------------

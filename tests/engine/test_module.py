@@ -275,6 +275,10 @@ def test_repr_of_a_nested_model_is_torchs_text(torch):
     "nn.BatchNorm2d(3, track_running_stats=False, bias=False)", "nn.CrossEntropyLoss()", "nn.MSELoss()",
     "nn.Sequential()", "nn.ModuleList()", "nn.ModuleList([nn.ReLU(), nn.ReLU(), nn.Linear(1, 1), nn.ReLU()])",
     "nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(5408, 10))",
+    "nn.AdaptiveAvgPool2d(1)", "nn.AdaptiveAvgPool2d((None, 7))", "nn.AdaptiveMaxPool2d((2, 3))", "nn.LayerNorm(64)",
+    "nn.LayerNorm([4, 5], eps=1e-6, elementwise_affine=False)", "nn.LayerNorm(3, bias=False)", "nn.Embedding(10, 3)",
+    "nn.Embedding(10, 3, padding_idx=-2)", "nn.GELU()", "nn.GELU(approximate='tanh')", "nn.Unflatten(1, (1, 28, 28))",
+    "nn.Unflatten(-1, [2, -1])",
 ])
 def test_repr_of_each_layer_is_torchs_text(torch, source):
     assert repr(build(numtorch, f"model = {source}")) == repr(build(torch, f"model = {source}"))

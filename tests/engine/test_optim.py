@@ -1,4 +1,4 @@
-"""SGD and Adam against torch's, step by step, with every option."""
+"""SGD, Adam and AdamW against torch's, step by step, with every option."""
 import numpy as np
 import pytest
 
@@ -44,6 +44,26 @@ def test_adam_updates_match_torch(options):
     train_both(lambda lib, model: lib.optim.Adam(model.parameters(), **options), steps=8)
 
 
+@pytest.mark.parametrize("options", [
+    dict(), dict(lr=0.01), dict(lr=0.01, weight_decay=0.5), dict(lr=0.02, betas=(0.8, 0.99), eps=1e-6, weight_decay=0),
+])
+def test_adamw_updates_match_torch(options):
+    train_both(lambda lib, model: lib.optim.AdamW(model.parameters(), **options), steps=8)
+
+
+def test_adam_with_decoupled_weight_decay_is_adamw(torch):
+    train_both(lambda lib, model: lib.optim.Adam(model.parameters(), lr=0.01, weight_decay=0.3,
+                                                 decoupled_weight_decay=True), steps=5)
+
+
+def test_adamw_decays_a_parameter_even_where_its_gradient_is_zero(lib):
+    p = lib.nn.Parameter(lib.ones(2))
+    opt = lib.optim.AdamW([p], lr=0.1, weight_decay=0.5)
+    p.grad = lib.zeros(2)
+    opt.step()
+    assert p.tolist() == pytest.approx([0.95, 0.95])
+
+
 def test_parameter_groups_have_their_own_options_and_fall_back_to_the_defaults():
     def make(lib, model):
         return lib.optim.SGD([{"params": model[0].parameters()}, {"params": model[2].parameters(), "lr": 0.5}],
@@ -75,7 +95,7 @@ def test_optimizer_zero_grad_sets_gradients_to_none_by_default(lib):
 
 
 def test_default_learning_rates_are_torchs(torch):
-    for name in ("SGD", "Adam"):
+    for name in ("SGD", "Adam", "AdamW"):
         ours = getattr(numtorch.optim, name)(nn.Linear(1, 1).parameters())
         theirs = getattr(torch.optim, name)(torch.nn.Linear(1, 1).parameters())
         for key, value in ours.defaults.items():

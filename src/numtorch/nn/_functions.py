@@ -8,6 +8,8 @@ Convolution and pooling work on *windows*: :func:`windows` makes a strided view 
 ``(N, C, kH, kW, OH, OW)`` without copying; convolution turns it into one matrix (im2col) and
 multiplies once, pooling reduces over it one kernel offset at a time (:func:`offset_slices`).
 """
+import math
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -333,3 +335,155 @@ class NegLogLikelihood(Function):
         target = np.where(ctx.weight == 0, 0, ctx.target)
         np.put_along_axis(grad, target[:, None], (-ctx.weight * g)[:, None], 1)
         return grad, None
+
+
+def adaptive_windows(in_size, out_size):
+    """For each output cell along one dimension: the input slice it pools, as torch chooses it.
+
+    Cell ``i`` covers ``floor(i * in / out)`` to ``ceil((i + 1) * in / out)``: windows of nearly equal
+    size that cover the input, and overlap where ``in`` is not a multiple of ``out``.
+    """
+    return [slice(i * in_size // out_size, -(-(i + 1) * in_size // out_size)) for i in range(out_size)]
+
+
+class AdaptiveMean(Function):
+    """The mean of each adaptive window: ``adaptive_avg_pool2d``."""
+
+    name = "AdaptiveAvgPool2DBackward0"
+
+    @staticmethod
+    def forward(ctx, x, out_size):
+        rows, cols = (adaptive_windows(x.shape[-2 + d], out_size[d]) for d in range(2))
+        out = np.empty(x.shape[:-2] + out_size, dtype=x.dtype)
+        for i, r in enumerate(rows):
+            for j, c in enumerate(cols):
+                out[..., i, j] = x[..., r, c].mean(axis=(-2, -1))
+        ctx.geometry = (x.shape, rows, cols)
+        if out_size == (1, 1):  # torch computes this case as a mean over the last two dimensions
+            ctx.name = "MeanBackward1"
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, rows, cols = ctx.geometry
+        grad = np.zeros(shape, dtype=g.dtype)
+        for i, r in enumerate(rows):
+            for j, c in enumerate(cols):
+                window = grad[..., r, c]
+                window += (g[..., i, j] / (window.shape[-2] * window.shape[-1]))[..., None, None]
+        return grad
+
+
+class AdaptiveMax(Function):
+    """The maximum of each adaptive window: ``adaptive_max_pool2d``."""
+
+    name = "AdaptiveMaxPool2DBackward0"
+
+    @staticmethod
+    def forward(ctx, x, out_size):
+        rows, cols = (adaptive_windows(x.shape[-2 + d], out_size[d]) for d in range(2))
+        out = np.empty(x.shape[:-2] + out_size, dtype=x.dtype)
+        winner = np.empty(out.shape, dtype=np.int64)  # where in its window (row-major) the maximum was
+        for i, r in enumerate(rows):
+            for j, c in enumerate(cols):
+                window = x[..., r, c].reshape(x.shape[:-2] + (-1,))
+                winner[..., i, j] = window.argmax(axis=-1)  # the first maximum on ties, as in torch
+                out[..., i, j] = np.take_along_axis(window, winner[..., i, j, None], -1)[..., 0]
+        ctx.save_for_backward(winner)
+        ctx.geometry = (x.shape, rows, cols)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (winner,), (shape, rows, cols) = ctx.saved, ctx.geometry
+        grad = np.zeros(shape, dtype=g.dtype)
+        for i, r in enumerate(rows):
+            for j, c in enumerate(cols):
+                window = grad[..., r, c]
+                flat = np.zeros(shape[:-2] + (window.shape[-2] * window.shape[-1],), dtype=g.dtype)
+                np.put_along_axis(flat, winner[..., i, j, None], g[..., i, j, None], -1)
+                window += flat.reshape(window.shape)
+        return grad
+
+
+class LayerNormalize(Function):
+    """Normalisation of each sample over its last dimensions, then scale and shift: ``layer_norm``."""
+
+    name = "NativeLayerNormBackward0"
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, dims, eps):
+        axes = tuple(range(x.ndim - dims, x.ndim))
+        mean = x.mean(axis=axes, keepdims=True)
+        centred = x - mean
+        rstd = 1.0 / np.sqrt((centred * centred).mean(axis=axes, keepdims=True) + eps)
+        xhat = centred * rstd
+        out = xhat * weight if weight is not None else xhat.copy()
+        if bias is not None:
+            out += bias
+        ctx.save_for_backward(xhat, rstd, weight)
+        ctx.axes = axes
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        xhat, rstd, weight = ctx.saved
+        need_x, need_weight, need_bias = ctx.needs_input_grad
+        batch_axes = tuple(range(g.ndim - len(ctx.axes)))
+        grad_x = None
+        if need_x:
+            gx = g * weight if weight is not None else g
+            # The sample's own mean and variance depend on x: remove gx's mean and its part along xhat.
+            grad_x = rstd * (gx - gx.mean(axis=ctx.axes, keepdims=True)
+                             - xhat * (gx * xhat).mean(axis=ctx.axes, keepdims=True))
+        grad_weight = (g * xhat).sum(axis=batch_axes) if need_weight else None
+        grad_bias = g.sum(axis=batch_axes) if need_bias else None
+        return grad_x, grad_weight, grad_bias
+
+
+class EmbeddingLookup(Function):
+    """Row ``i`` of ``weight`` for each index ``i``: ``embedding``."""
+
+    name = "EmbeddingBackward0"
+
+    @staticmethod
+    def forward(ctx, weight, indices, padding_idx):
+        ctx.indices, ctx.rows, ctx.padding_idx = indices, weight.shape[0], padding_idx
+        return weight[indices]
+
+    @staticmethod
+    def backward(ctx, g):
+        grad = np.zeros((ctx.rows,) + g.shape[ctx.indices.ndim:], dtype=g.dtype)
+        np.add.at(grad, ctx.indices, g)  # an index used twice collects both gradients
+        if ctx.padding_idx is not None:
+            grad[ctx.padding_idx] = 0  # the padding row is a constant, never learned
+        return grad
+
+
+_erf = np.vectorize(math.erf, otypes=[np.float64])  # NumPy has no erf; math's is exact
+
+
+class Gelu(Function):
+    """``x * Phi(x)``, Phi the standard normal's distribution function, or its tanh approximation: ``gelu``."""
+
+    name = "GeluBackward0"
+
+    @staticmethod
+    def forward(ctx, x, approximate):
+        x64 = x.astype(np.float64)
+        if approximate == "tanh":
+            inner = math.sqrt(2 / math.pi) * (x64 + 0.044715 * x64 ** 3)
+            t = np.tanh(inner)
+            out = 0.5 * x64 * (1 + t)
+            # d/dx of 0.5 x (1 + tanh(inner))
+            slope = 0.5 * (1 + t) + 0.5 * x64 * (1 - t * t) * math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * x64 ** 2)
+        else:
+            cdf = 0.5 * (1 + _erf(x64 / math.sqrt(2)))
+            out = x64 * cdf
+            slope = cdf + x64 * np.exp(-0.5 * x64 * x64) / math.sqrt(2 * math.pi)
+        ctx.save_for_backward(slope.astype(x.dtype))
+        return out.astype(x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.saved[0]

@@ -9,13 +9,15 @@ import math
 
 import numpy as np
 
-from ..tensor import Tensor, int64
+from .. import coverage
+from ..tensor import Tensor, int32, int64
 from . import _functions
 from .modules.utils import _pair, _single
 
-__all__ = ["linear", "conv1d", "conv2d", "avg_pool2d", "max_pool2d", "relu", "sigmoid", "tanh",
-           "softmax", "log_softmax", "dropout", "batch_norm", "cross_entropy", "nll_loss",
-           "mse_loss", "interpolate"]
+__all__ = ["linear", "conv1d", "conv2d", "avg_pool2d", "max_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d",
+           "relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax", "dropout", "batch_norm", "layer_norm",
+           "embedding", "cross_entropy", "nll_loss", "mse_loss", "interpolate"]
+__getattr__ = coverage.module_getattr(__name__)  # torch's names that numtorch lacks say so
 
 
 def _check_rank(input, ranks, name):
@@ -136,6 +138,27 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
                                        count_include_pad=count_include_pad, divisor_override=divisor_override)
 
 
+def _adaptive_output_size(input, output_size, name):
+    if input.dim() not in (3, 4):
+        raise RuntimeError(f"{name}(): Expected 3D or 4D tensor, but got: {list(input.shape)}")
+    # None keeps that dimension's input size
+    return tuple(input.shape[-2 + d] if size is None else size for d, size in enumerate(_pair(output_size)))
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Mean over the windows that divide the input into ``output_size`` cells, whatever the input's size."""
+    out_size = _adaptive_output_size(input, output_size, "adaptive_avg_pool2d")
+    return _functions.AdaptiveMean.apply(input, out_size=out_size)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Maximum over the windows that divide the input into ``output_size`` cells, whatever the input's size."""
+    if return_indices:
+        raise NotImplementedError("adaptive_max_pool2d: numtorch does not return indices")
+    out_size = _adaptive_output_size(input, output_size, "adaptive_max_pool2d")
+    return _functions.AdaptiveMax.apply(input, out_size=out_size)
+
+
 # ----- activations ----------------------------------------------------------------------------------
 def relu(input, inplace=False):
     """``max(input, 0)`` elementwise."""
@@ -151,6 +174,14 @@ def sigmoid(input):
 def tanh(input):
     """``tanh(input)`` elementwise."""
     return input.tanh()
+
+
+def gelu(input, approximate="none"):
+    """``x * Phi(x)``, Phi the standard normal's distribution function; ``approximate="tanh"`` uses
+    ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x**3)))`` instead."""
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError(f"approximate argument must be either none or tanh, but got '{approximate}'")
+    return _functions.Gelu.apply(input, approximate=approximate)
 
 
 def _softmax_dim(input, dim):
@@ -215,6 +246,55 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     buffers = [None if t is None else t.array for t in (running_mean, running_var)]
     return _functions.BatchNormalize.apply(input, weight, bias, running_mean=buffers[0], running_var=buffers[1],
                                            training=training, momentum=momentum, eps=eps)
+
+
+# ----- layer normalisation ----------------------------------------------------------------------------
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
+    """Normalise each sample over its last ``len(normalized_shape)`` dimensions, then scale and shift.
+
+    Unlike :func:`batch_norm`, the statistics are each sample's own, so training and
+    evaluation compute the same thing and there is nothing to keep between calls.
+    """
+    if not isinstance(normalized_shape, (tuple, list)):  # nn.LayerNorm accepts an int; the function does not
+        raise TypeError(f"layer_norm(): argument 'normalized_shape' (position 2) must be tuple of ints, "
+                        f"not {type(normalized_shape).__name__}")
+    normalized_shape = tuple(normalized_shape)
+    dims = len(normalized_shape)
+    if dims == 0 or input.dim() < dims or tuple(input.shape[input.dim() - dims:]) != normalized_shape:
+        # "size[2, 3]", without a space, is torch's text
+        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
+                           f"[*, {', '.join(map(str, normalized_shape))}], but got input of size{list(input.shape)}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != normalized_shape:
+            raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got {name} of shape "
+                               f"{list(t.shape)} and normalized_shape = {list(normalized_shape)}")
+    return _functions.LayerNormalize.apply(input, weight, bias, dims=dims, eps=eps)
+
+
+# ----- embedding -----------------------------------------------------------------------------------------
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
+              sparse=False):
+    """Row ``i`` of ``weight`` for each index ``i`` in ``input``: output shape ``input.shape + (dim,)``.
+
+    The row ``padding_idx``, if given, gets no gradient.
+    """
+    if max_norm is not None or scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding: numtorch implements neither max_norm, scale_grad_by_freq nor sparse")
+    if input.dtype not in (int64, int32):
+        raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the following scalar types: "
+                           f"Long, Int; but got {input.dtype} instead (while checking arguments for embedding)")
+    rows = weight.shape[0]
+    if padding_idx is not None:
+        if not -rows <= padding_idx < rows:
+            raise AssertionError(f"Padding_idx must be within num_embeddings ({rows}), but got padding_idx={padding_idx}")
+        padding_idx = padding_idx % rows
+    indices = input.array
+    if indices.size and (indices.min() < 0 or indices.max() >= rows):
+        bad = indices[(indices < 0) | (indices >= rows)][0]
+        raise IndexError(f"index out of range in self: index {bad} is not in [0, {rows}) (num_embeddings={rows})")
+    return _functions.EmbeddingLookup.apply(weight, indices=indices, padding_idx=padding_idx)
 
 
 # ----- losses ------------------------------------------------------------------------------------------

@@ -23,9 +23,12 @@ class Adam(Optimizer):
         betas (tuple): ``(beta1, beta2)``. Default: ``(0.9, 0.999)``.
         eps (float): Default: 1e-8.
         weight_decay (float): L2 penalty added to the gradient. Default: 0.
+        decoupled_weight_decay (bool): instead, shrink ``p`` by ``lr * weight_decay`` before the step
+            (which is :class:`AdamW`). Default: ``False``.
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, *,
+                 decoupled_weight_decay=False):
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if eps < 0.0:
@@ -35,13 +38,17 @@ class Adam(Optimizer):
                 raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
         if weight_decay < 0.0:
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                      decoupled_weight_decay=decoupled_weight_decay))
 
     @no_grad()
     def step(self):
         for group in self.param_groups:
             beta1, beta2 = group["betas"]
-            for p, g in self._gradients(group):
+            decoupled = group["decoupled_weight_decay"]
+            for p, g in self._gradients(group, l2=not decoupled):
+                if decoupled and group["weight_decay"]:
+                    p.mul_(1 - group["lr"] * group["weight_decay"])
                 state = self.state.setdefault(p, {})
                 if not state:
                     state.update(step=0, exp_avg=np.zeros_like(p.array), exp_avg_sq=np.zeros_like(p.array))
@@ -54,3 +61,22 @@ class Adam(Optimizer):
                 step_size = group["lr"] / (1 - beta1 ** t)
                 denom = np.sqrt(v) / math.sqrt(1 - beta2 ** t) + group["eps"]
                 p.sub_(Tensor._make((step_size * m / denom).astype(p.array.dtype)))
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter, 2019), as torch's ``AdamW``.
+
+    Each step first shrinks every parameter, ``p = p * (1 - lr * weight_decay)``, then takes
+    Adam's step with the plain gradient: the decay is not rescaled by Adam's per-parameter
+    step sizes, as an L2 penalty added to the gradient would be.
+
+    Args:
+        params: parameters or parameter groups.
+        lr (float): Default: 1e-3.
+        betas (tuple): ``(beta1, beta2)``. Default: ``(0.9, 0.999)``.
+        eps (float): Default: 1e-8.
+        weight_decay (float): Default: 1e-2.
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+        super().__init__(params, lr, betas, eps, weight_decay, decoupled_weight_decay=True)

@@ -35,15 +35,16 @@ class Optimizer:
         self.param_groups.append(group)
 
     @staticmethod
-    def _gradients(group):
-        """Each parameter of ``group`` that has a gradient, with that gradient plus ``weight_decay * p``.
+    def _gradients(group, l2=True):
+        """Each parameter of ``group`` that has a gradient, with that gradient plus ``weight_decay * p``
+        (unless ``l2=False``).
 
         The L2 penalty enters every update rule here the same way, before the rule's own arithmetic.
         """
         for p in group["params"]:
             if p.grad is not None:
                 g = p.grad.array
-                yield p, (g + group["weight_decay"] * p.array if group["weight_decay"] else g)
+                yield p, (g + group["weight_decay"] * p.array if l2 and group["weight_decay"] else g)
 
     def zero_grad(self, set_to_none=True):
         for group in self.param_groups:

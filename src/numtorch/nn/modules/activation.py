@@ -56,3 +56,21 @@ class LogSoftmax(Module):
 
     def extra_repr(self):
         return f"dim={self.dim}"
+
+
+class GELU(Module):
+    """``x * Phi(x)``, Phi the standard normal's distribution function (the transformers' activation).
+
+    Args:
+        approximate (str): ``"none"`` (exact, with erf) or ``"tanh"`` (the tanh approximation). Default: ``"none"``.
+    """
+
+    def __init__(self, approximate="none"):
+        super().__init__()
+        self.approximate = approximate
+
+    def forward(self, input):
+        return F.gelu(input, approximate=self.approximate)
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"

@@ -1,3 +1,5 @@
+import math
+
 from .module import Module
 
 
@@ -18,3 +20,48 @@ class Flatten(Module):
 
     def extra_repr(self):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+def unflattened_shape(shape, dim, sizes):
+    """``shape`` with dimension ``dim`` replaced by ``sizes`` (where one -1 stands for what is left)."""
+    dim = dim % len(shape)
+    known = math.prod(s for s in sizes if s != -1)
+    if (-1 not in sizes and known != shape[dim]) or (-1 in sizes and (known == 0 or shape[dim] % known)):
+        raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {dim} "
+                           f"({shape[dim]}) in the input tensor")
+    return tuple(shape[:dim]) + tuple(sizes) + tuple(shape[dim + 1:])
+
+
+class Unflatten(Module):
+    """Splits dimension ``dim`` into ``unflattened_size``: the inverse of :class:`Flatten`.
+
+    Args:
+        dim (int): the dimension to split.
+        unflattened_size (tuple of int): its new sizes; their product must be the size of ``dim`` (one may be -1).
+
+    Shape:
+        Input ``(*, S, *)``; output ``(*, *unflattened_size, *)``.
+
+    Examples::
+
+        >>> nn.Unflatten(1, (1, 28, 28))(numtorch.randn(64, 784)).shape
+        numtorch.Size([64, 1, 28, 28])
+    """
+
+    def __init__(self, dim, unflattened_size):
+        super().__init__()
+        if not isinstance(unflattened_size, (tuple, list)):
+            raise TypeError(f"unflattened_size must be a tuple of ints, but found type "
+                            f"{type(unflattened_size).__name__}")
+        for i, size in enumerate(unflattened_size):
+            if not isinstance(size, int):
+                raise TypeError(f"unflattened_size must be tuple of ints, but found element of type "
+                                f"{type(size).__name__} at pos {i}")
+        self.dim = dim
+        self.unflattened_size = unflattened_size
+
+    def forward(self, input):
+        return input.reshape(unflattened_shape(input.shape, self.dim, self.unflattened_size))
+
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

@@ -62,3 +62,51 @@ class AvgPool2d(Module):
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool2d(Module):
+    """Mean over windows chosen so that the output is ``output_size``, whatever the input's size.
+
+    Args:
+        output_size (int or tuple): ``(H_out, W_out)``, or one int for both; ``None`` keeps that input size.
+
+    Shape:
+        Input ``(N, C, H, W)``; output ``(N, C, H_out, W_out)``.
+
+    Examples::
+
+        >>> nn.AdaptiveAvgPool2d(1)(numtorch.randn(2, 16, 5, 7)).shape   # global average pooling
+        numtorch.Size([2, 16, 1, 1])
+    """
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, input):
+        return F.adaptive_avg_pool2d(input, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool2d(Module):
+    """Maximum over windows chosen so that the output is ``output_size``, whatever the input's size.
+
+    Args:
+        output_size (int or tuple): ``(H_out, W_out)``, or one int for both; ``None`` keeps that input size.
+
+    Shape:
+        Input ``(N, C, H, W)``; output ``(N, C, H_out, W_out)``.
+    """
+
+    def __init__(self, output_size, return_indices=False):
+        super().__init__()
+        self.output_size = output_size
+        self.return_indices = return_indices
+
+    def forward(self, input):
+        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
