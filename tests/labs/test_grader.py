@@ -5,6 +5,7 @@ grader's behaviour without depending on any real lab's content.
 """
 
 import json
+import sys
 import time
 
 import nbformat
@@ -165,3 +166,14 @@ def test_a_time_limit_still_ends_code_that_sleeps_by_the_clock():
         with time_limit(0.2):
             time.sleep(60)
     assert time.monotonic() - started < WALL_FACTOR * 0.2 + 11
+
+
+def test_a_kernel_that_cannot_start_makes_the_row_ungradable_with_what_it_printed(tmp_path, toy_labs, monkeypatch):
+    from labkit.grader import fence
+
+    broken = [sys.executable, "-c", "import sys; sys.stderr.write('the fence broke: no way in\\n'); sys.exit(3)", "--"]
+    fence.fence_mode()  # probed with the real launcher first: it is the kernel's start that fails here
+    monkeypatch.setattr(fence, "launcher", lambda *args, **kwargs: list(broken))
+    result = grade(write(tmp_path / "toy.ipynb", notebook(SOLUTION)), toy_labs)
+    assert result["score"] == 0 and result["ungradable"].startswith("the kernel could not start"), dump(result)
+    assert "the fence broke: no way in" in result["ungradable"], dump(result)

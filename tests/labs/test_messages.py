@@ -5,7 +5,6 @@ holds everywhere, and numtorch's warnings stay out of the learner's output."""
 import warnings
 
 from labkit.checks import MESSAGE_LIMIT, Mistake, limit_message
-from labkit.checks import limit_message
 from labkit.grader.grade import run_hidden
 from labkit.checks.proxies import LocalConnection
 from test_mistakes import bank_of, solution_namespace

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from labkit.checks.proxies import LearnerRaised, LocalConnection, NoAnswer
-from labkit.in_kernel.guards import Mistake, TimeLimit, forbid_reference, quiet_engine, time_limit, WALL_FACTOR
+from labkit.in_kernel.guards import (  # the check modules take these from here  # noqa: F401
+    WALL_FACTOR, Mistake, TimeLimit, forbid_reference, quiet_engine, time_limit)
 
 TEST_TIMEOUT = 10.0  # seconds for one check or hidden test, unless it asks for more
 # Seconds the longest cell of a lab may run (the capstone's training); the grader gives each cell a bit more.

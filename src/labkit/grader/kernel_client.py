@@ -27,6 +27,7 @@ from labkit.checks import LONGEST_CELL, TEST_TIMEOUT, WALL_FACTOR, TimeLimit, li
 from labkit.checks.proxies import Connection, NoAnswer
 from labkit.grader import fence
 from labkit.grader.fence import labkit_env
+from labkit.grader.text import plain
 
 # One of the learner's cells: the longest a lab lets a cell run (the capstone's training), plus a margin for
 # what the cell does around it, so that the lab's own limit, with its clearer message, goes first.
