@@ -1,7 +1,8 @@
 """Sphinx extension: each notebook page is also offered for PyTorch, and numtorch-only cells say so.
 
 * "Download for PyTorch": at build time every notebook page is converted by the rule of
-  ``to_torch.py`` (the one ``make test`` runs on torch) and written beside the page's other
+  ``to_torch.py`` (the one ``make test`` runs on torch), its MyST made plain Markdown by
+  ``clean_notebook.py`` (as in the browser lab), and written beside the page's other
   downloads, ``_sources/<page>.pytorch.ipynb``; the theme's download menu gets a link to it.
 * A code cell tagged ``numtorch-only`` gets a note above it, "numtorch internals —
   PyTorch does this in C++", styled as the theme's admonitions (no extra CSS or script).
@@ -12,6 +13,7 @@ import jupytext
 import nbformat
 from docutils import nodes
 
+from clean_notebook import clean_notebook
 from to_torch import TAG, torch_notebook
 
 BADGE_TITLE = "numtorch internals — PyTorch does this in C++"
@@ -43,7 +45,7 @@ def add_torch_download(app, pagename, templatename, context, doctree):
         return
     target = Path(app.outdir) / "_sources" / f"{pagename}.pytorch.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(torch_notebook(notebook), str(target))
+    nbformat.write(clean_notebook(torch_notebook(notebook)), str(target))
     for group in context.get("header_buttons", []):
         if group.get("label") != "download-buttons":
             continue

@@ -49,6 +49,9 @@ import jupytext
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
+# The pages become notebooks by the rule the site's downloads use (book/extensions/clean_notebook.py).
+sys.path.insert(0, str(ROOT / "book" / "extensions"))
+from clean_notebook import clean_notebook  # noqa: E402
 WORK = ROOT / "_build" / "lite"  # scratch: the lite folder JupyterLite builds from, and downloads
 NPM_PYODIDE = ROOT / "node_modules" / "pyodide"
 RUNTIME_FILES = ["pyodide.js", "pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip",
@@ -224,16 +227,20 @@ def release_labs(out: Path, solutions: bool = False) -> list[Path]:
     return paths
 
 
+def page_notebook(page: Path):
+    """The book page as the browser lab serves it: plain Markdown, solutions folded, a note on top."""
+    notebook = clean_notebook(jupytext.read(page))
+    title = next((line[2:].strip() for line in page.read_text().splitlines() if line.startswith("# ")), page.stem)
+    notebook.cells.insert(0, jupytext.formats.nbformat.v4.new_markdown_cell(BOOK_NOTE.format(title=title)))
+    return notebook
+
+
 def write_contents(files: Path) -> None:
     release_labs(files / "labs")
     for page in book_notebooks():
-        notebook = jupytext.read(page)
-        title = next((line[2:].strip() for line in page.read_text().splitlines() if line.startswith("# ")),
-                     page.stem)
-        notebook.cells.insert(0, jupytext.formats.nbformat.v4.new_markdown_cell(BOOK_NOTE.format(title=title)))
         path = files / page.relative_to(ROOT).with_suffix(".ipynb")
         path.parent.mkdir(parents=True, exist_ok=True)
-        jupytext.write(notebook, path)
+        jupytext.write(page_notebook(page), path)
 
 
 def jupyter_lite_build(site: Path, output: Path) -> None:
