@@ -3,7 +3,7 @@ ranges (``arange``, ``linspace``) and random (``randn``, ``randint``, ``randperm
 import numpy as np
 
 from .dtypes import default_dtype, float32, int64
-from .random import generator
+from .random import numpy_generator
 from .shapes import shape_args
 from .tensor import Tensor
 
@@ -87,28 +87,33 @@ def linspace(start, end, steps, dtype=None, requires_grad=False):
     return Tensor._make(np.linspace(start, end, steps, dtype=dtype or float32)).requires_grad_(requires_grad)
 
 
-def randn(*size, dtype=None, requires_grad=False):
-    """Standard-normal values from numtorch's generator."""
-    array = generator().standard_normal(shape_args(size), dtype=np.float32).astype(dtype or float32)
+# Random values come from numtorch's generator, or from ``generator`` (a numtorch.Generator) where one is given.
+def randn(*size, generator=None, dtype=None, requires_grad=False):
+    """Standard-normal values."""
+    array = numpy_generator(generator).standard_normal(shape_args(size), dtype=np.float32).astype(dtype or float32)
     return Tensor._make(array).requires_grad_(requires_grad)
 
 
-def rand(*size, dtype=None, requires_grad=False):
-    """Uniform values in [0, 1) from numtorch's generator."""
-    array = generator().random(shape_args(size), dtype=np.float32).astype(dtype or float32)
+def rand(*size, generator=None, dtype=None, requires_grad=False):
+    """Uniform values in [0, 1)."""
+    array = numpy_generator(generator).random(shape_args(size), dtype=np.float32).astype(dtype or float32)
     return Tensor._make(array).requires_grad_(requires_grad)
 
 
-def randint(low, high=None, size=None, dtype=None):
-    """Integers in ``[low, high)`` of shape ``size``, from numtorch's generator."""
-    if high is None:
+def randint(low=0, high=None, size=None, *, generator=None, dtype=None):
+    """Integers in ``[low, high)`` of shape ``size``: ``randint(high, size)`` or ``randint(low, high, size)``."""
+    if size is None:  # randint(high, size): torch's signature has an optional first argument
+        low, high, size = 0, low, high
+    elif high is None:  # randint(high, size=size)
         low, high = 0, low
-    return Tensor._make(generator().integers(low, high, size=shape_args(size), dtype=dtype or int64))
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"randint() expected size to be a tuple of ints, but got {type(size).__name__}")
+    return Tensor._make(numpy_generator(generator).integers(low, high, size=shape_args(size), dtype=dtype or int64))
 
 
-def randperm(n, dtype=None):
+def randperm(n, *, generator=None, dtype=None):
     """A random permutation of ``0 .. n-1``."""
-    return Tensor._make(generator().permutation(n).astype(dtype or int64))
+    return Tensor._make(numpy_generator(generator).permutation(n).astype(dtype or int64))
 
 
 def randn_like(input, dtype=None, requires_grad=False):

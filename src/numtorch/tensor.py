@@ -4,6 +4,7 @@
 ``grad`` receives them, and a non-leaf tensor's ``_node`` records the operation
 that produced it (see :mod:`numtorch.autograd`).
 """
+import math
 import numbers
 
 import numpy as np
@@ -290,6 +291,12 @@ class Tensor:
     def __rpow__(self, base):
         return _full(self.array.shape, base, _result_dtype(self, base)) ** self
 
+    def __mod__(self, other):
+        return _binary(ops.Remainder, self, other, by_tensor=isinstance(other, Tensor))
+
+    def __rmod__(self, other):
+        return _full(self.array.shape, other, _result_dtype(self, other)) % self
+
     def __neg__(self):
         return ops.Neg.apply(self)
 
@@ -325,6 +332,10 @@ class Tensor:
     def pow(self, exponent):
         """``self ** exponent``."""
         return self ** exponent
+
+    def remainder(self, other):
+        """``self % other``: Python's rule, the result has the sign of ``other`` (``-7 % 3`` is 2)."""
+        return self % other
 
     def __abs__(self):
         return self.abs()
@@ -457,6 +468,18 @@ class Tensor:
             raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
         shape = self.array.shape
         return self.reshape(shape[:start] + (-1,) + shape[end + 1:])
+
+    def unflatten(self, dim, sizes):
+        """Split dimension ``dim`` into ``sizes`` (one of them may be -1): the inverse of :meth:`flatten`."""
+        shape = self.array.shape
+        if not shape:
+            raise RuntimeError(f"unflatten: Dimension specified as {dim} but tensor has no dimensions")
+        dim = dim_index(dim, self.array.ndim)
+        known = math.prod(s for s in sizes if s != -1)
+        if (-1 not in sizes and known != shape[dim]) or (-1 in sizes and (known == 0 or shape[dim] % known)):
+            raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {dim} "
+                               f"({shape[dim]}) in the input tensor")
+        return self.reshape(shape[:dim] + tuple(sizes) + shape[dim + 1:])
 
     def permute(self, *dims):
         """Reorder the dimensions."""

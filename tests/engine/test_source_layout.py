@@ -29,7 +29,7 @@ def test_every_import_comes_before_the_code_of_its_module(path):
 
 @pytest.mark.parametrize("path", [p for p in MODULES if p != SOURCE / "__init__.py"], ids=names)
 def test_no_module_hides_a_builtin_name(path):
-    """Only ``numtorch/__init__.py`` holds torch's names that are builtins too (``numtorch.float``, ``numtorch.sum``)."""
+    """Only ``numtorch/__init__.py`` holds torch's names that are builtins too (``numtorch.float``, ``.sum``)."""
     bound = []
     for node in parse(path).body:
         if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
