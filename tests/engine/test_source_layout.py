@@ -3,6 +3,8 @@ private fields written by tensor.py alone."""
 import ast
 import builtins
 import pathlib
+import subprocess
+import sys
 
 import pytest
 
@@ -57,3 +59,21 @@ def test_tensor_keeps_its_private_fields_in_the_list_above():
     written = {node.attr for node in ast.walk(tensor_py) if isinstance(node, ast.Attribute)
                and isinstance(node.ctx, ast.Store) and node.attr.startswith("_") and not node.attr.startswith("__")}
     assert written == TENSOR_PRIVATE_FIELDS
+
+
+@pytest.mark.parametrize("module", ["autograd", "ops", "tensor", "factories", "functions"])
+def test_an_engine_module_imported_first_brings_a_working_engine(module):
+    """Without the package's __init__ (which would fix the order), any of them can come first: no import cycle."""
+    script = f"""
+import importlib, sys, types
+package = types.ModuleType("numtorch")
+package.__path__ = [{str(SOURCE)!r}]
+sys.modules["numtorch"] = package
+importlib.import_module("numtorch.{module}")
+x = importlib.import_module("numtorch.factories").tensor([1.0, 2.0], requires_grad=True)
+(x * x).sum().backward()
+print(x.grad.tolist())
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["[2.0,", "4.0]"]
