@@ -2,7 +2,8 @@
 
 ``array`` holds the values (a NumPy array), ``requires_grad`` says whether gradients flow to it,
 ``grad`` receives them, and a non-leaf tensor's ``_node`` records the operation
-that produced it (see :mod:`numtorch.autograd`).
+that produced it (see :mod:`numtorch.autograd`). The functions that make tensors live in
+:mod:`numtorch.factories`, dtypes and type promotion in :mod:`numtorch.dtypes`.
 """
 import math
 import numbers
