@@ -6,14 +6,22 @@ Code written against it runs on PyTorch by changing the imports::
     from numtorch import nn
     import numtorch.nn.functional as F
 """
-from . import autograd, coverage, func, nn, optim, random, utils
+from . import autograd, coverage, dtypes, func, nn, optim, random, utils
+from .dtypes import double, float16, float32, float64, half, int32, int64, long, uint8
+from .factories import (arange, as_tensor, empty, from_numpy, full, full_like, linspace, ones, ones_like, rand,
+                        rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
+from .functions import allclose, cat, concat, equal, is_tensor, stack, where
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad
 from .random import Generator, initial_seed, manual_seed
 from .serialization import load, save
-from .tensor import (Size, Tensor, allclose, arange, as_tensor, bool, cat, concat, double, empty, equal, flatten,
-                     float, float16, float32, float64, from_numpy, full, full_like, half, int, int32, int64,
-                     is_tensor, linspace, long, ones, ones_like, rand, rand_like, randint, randn, randn_like,
-                     randperm, stack, tensor, uint8, where, zeros, zeros_like)
+from .shapes import Size
+from .tensor import Tensor
+
+# torch's dtype names that are Python builtins too: numtorch.float etc., as in torch; the engine's modules say
+# float32, int32 and bool_, so that no module hides Python's float, int and bool.
+float = float32
+int = int32
+bool = dtypes.bool_
 
 # torch.exp(x), torch.sum(x, dim=1), torch.max(x, 1) ...: the function forms of Tensor's methods.
 exp = Tensor.exp
@@ -31,6 +39,9 @@ std = Tensor.std
 max = Tensor.max
 min = Tensor.min
 argmax = Tensor.argmax
+flatten = Tensor.flatten
+unflatten = Tensor.unflatten
+remainder = Tensor.remainder
 reshape = Tensor.reshape
 permute = Tensor.permute
 transpose = Tensor.transpose

@@ -45,11 +45,26 @@ class Function:
     def apply(cls, *inputs, **options):
         needs = tuple(grad_mode._enabled and t is not None and t._requires_grad for t in inputs)
         ctx = Context(cls, inputs, needs)
-        out = Tensor._make(cls.forward(ctx, *[None if t is None else t.array for t in inputs], **options))
-        if True in needs:
-            ctx.parents = tuple(None if t is None else t._node for t in inputs)
-            out._node, out._requires_grad = ctx, True
-        return out
+        array = cls.forward(ctx, *[None if t is None else t.array for t in inputs], **options)
+        if True not in needs:
+            return _tensor(array)
+        ctx.parents = tuple(None if t is None else t._node for t in inputs)
+        return _tensor(array, grad_fn=ctx)
+
+
+Tensor = None  # numtorch.tensor.Tensor, once _tensor has made the first tensor
+
+
+def _tensor(array, grad_fn=None):
+    """A new Tensor holding ``array``: every Function's output and every gradient is made here.
+
+    tensor.py imports this module (through ops.py, whose Functions build on it), so this module
+    cannot import tensor.py at its top: it does so here, once, when the first tensor is made.
+    """
+    global Tensor
+    if Tensor is None:
+        from .tensor import Tensor
+    return Tensor._make(array, grad_fn)
 
 
 def _sum_to_shape(grad, shape):
@@ -113,8 +128,5 @@ def backward(root, gradient=None):
 
 
 def _accumulate(leaf, g):
-    g = Tensor._make(np.array(g, dtype=leaf.array.dtype))  # a fresh array: never a view of a saved one
-    leaf.grad = g if leaf.grad is None else Tensor._make(leaf.grad.array + g.array)
-
-
-from .tensor import Tensor  # noqa: E402  (last: tensor.py builds on the names above)
+    g = np.array(g, dtype=leaf.array.dtype)  # a fresh array: never a view of a saved one
+    leaf.grad = _tensor(g if leaf.grad is None else leaf.grad.array + g)

@@ -76,6 +76,26 @@ class Div(Function):
         return (g / b if ctx.needs_input_grad[0] else None), (-g * a / (b * b) if ctx.needs_input_grad[1] else None)
 
 
+class Remainder(Function):
+    """``a % b`` with the sign of ``b``, as Python's ``%`` (C's ``fmod`` keeps the sign of ``a``)."""
+
+    name = "RemainderBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b, by_tensor=True):
+        if b.dtype.kind in "iu" and not b.all():
+            raise RuntimeError("ZeroDivisionError")  # NumPy would warn and give 0
+        if by_tensor:
+            ctx.name = "RemainderBackward1"  # torch's overload for a tensor divisor
+        ctx.save_for_backward(a, b)
+        return np.remainder(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved
+        return g, (-g * np.floor_divide(a, b) if ctx.needs_input_grad[1] else None)
+
+
 class Pow(Function):
     name = "PowBackward0"
 

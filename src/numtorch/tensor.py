@@ -2,65 +2,28 @@
 
 ``array`` holds the values (a NumPy array), ``requires_grad`` says whether gradients flow to it,
 ``grad`` receives them, and a non-leaf tensor's ``_node`` records the operation
-that produced it (see :mod:`numtorch.autograd`).
+that produced it (see :mod:`numtorch.autograd`). The functions that make tensors live in
+:mod:`numtorch.factories`, dtypes and type promotion in :mod:`numtorch.dtypes`.
 """
-import builtins
+import math
 import numbers
 
 import numpy as np
 
 from . import autograd, ops
+from .dtypes import bool_, default_dtype, float32, float64, int64, promote
 from .grad_mode import is_grad_enabled
 from .random import generator
-
-float32 = float = np.dtype("float32")
-float64 = double = np.dtype("float64")
-float16 = half = np.dtype("float16")
-int64 = long = np.dtype("int64")
-int32 = int = np.dtype("int32")
-uint8 = np.dtype("uint8")
-bool = np.dtype("bool")
-_builtin_bool, _builtin_int, _builtin_float = builtins.bool, builtins.int, builtins.float
-
-
-class Size(tuple):
-    """The shape of a tensor: a tuple that prints like torch's."""
-
-    def __repr__(self):
-        return f"numtorch.Size({list(self)})"
-
-    def numel(self):
-        """The number of elements."""
-        return _builtin_int(np.prod(self, dtype=np.int64))
-
-
-def _default_dtype(array):
-    """torch's defaults: Python floats become float32, Python ints int64."""
-    if array.dtype == np.float64:
-        return array.astype(np.float32)
-    if array.dtype.kind in "iu" and array.dtype != np.int64:
-        return array.astype(np.int64)
-    return array
-
-
-def _category(dtype):
-    return {"b": 0, "i": 1, "u": 1, "f": 2}[dtype.kind]
+from .shapes import Size, dim_index, shape_args
 
 
 def _result_dtype(a, b):
-    """torch's type promotion for a binary op between a tensor and a tensor or a Python number."""
-    if isinstance(b, Tensor):
-        if _category(a.dtype) == _category(b.dtype):
-            return np.promote_types(a.dtype, b.dtype)
-        return a.dtype if _category(a.dtype) > _category(b.dtype) else b.dtype
-    kind = 0 if isinstance(b, _builtin_bool) else 1 if isinstance(b, numbers.Integral) else 2
-    if kind <= _category(a.dtype):
-        return a.dtype
-    return float32 if kind == 2 else int64
+    """The dtype of a binary op between tensor ``a`` and ``b``, a tensor or a Python number."""
+    return promote(a.dtype, b.dtype if isinstance(b, Tensor) else b)
 
 
 def _binary(fn, a, b, **options):
-    if type(b) is builtins.float and a.array.dtype.kind == "f":  # the common case, made cheap
+    if type(b) is float and a.array.dtype.kind == "f":  # the common case, made cheap
         return fn.apply(a, Tensor._make(np.asarray(b, a.array.dtype)), **options)
     if not isinstance(b, (Tensor, numbers.Number, np.ndarray, np.generic, list, tuple)):
         raise TypeError(f"unsupported operand type(s) for {fn.__name__.lower()}: 'Tensor' and '{type(b).__name__}'")
@@ -84,23 +47,12 @@ def _check_broadcast(a, b):
                                f"at non-singleton dimension {max(len(a), len(b)) - i}")
 
 
-def _dim(dim, ndim):
-    """``dim`` as an index in ``range(ndim)``; negative counts from the end, as in torch."""
-    low, high = -max(ndim, 1), max(ndim, 1) - 1
-    if not low <= dim <= high:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{low}, {high}], but got {dim})")
-    return dim % max(ndim, 1)
-
-
 def _unwrap(value):
     return value.array if isinstance(value, Tensor) else value
 
 
-def _shape_args(shape):
-    """Accept both ``f(2, 3)`` and ``f((2, 3))``, as torch does."""
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = shape[0]
-    return tuple(_builtin_int(s) for s in shape)
+def _full(shape, value, dtype):
+    return Tensor._make(np.full(shape, value, dtype=dtype))
 
 
 class Tensor:
@@ -109,20 +61,31 @@ class Tensor:
     __array_priority__ = 1000  # so ``ndarray + Tensor`` defers to Tensor.__radd__
 
     def __init__(self, data, requires_grad=False):
-        self.array = _default_dtype(np.array(data))
+        self.array = default_dtype(np.array(data))
         self._node = None
         self.grad = None
         self._version = [0]
         self.requires_grad = requires_grad
 
     @classmethod
-    def _make(cls, data):
+    def _make(cls, data, grad_fn=None):
+        """The engine's constructor: a tensor holding ``data`` itself (no copy, no dtype change).
+
+        With ``grad_fn`` (an :class:`~numtorch.autograd.Context`), the tensor is that operation's
+        output and requires grad; without, it is a leaf that does not.
+        """
         if type(data) is not np.ndarray:  # NumPy gives scalars, not 0-d arrays, from 0-d arithmetic
             data = np.asarray(data)
         t = cls.__new__(cls)
-        t.array, t._node, t.grad, t._requires_grad = data, None, None, False
+        t.array, t._node, t.grad, t._requires_grad = data, grad_fn, None, grad_fn is not None
         t._version = [0]  # in-place changes so far; a list so that detach() can share it
         return t
+
+    def _share(self, other):
+        """Make ``self`` a leaf holding ``other``'s array and in-place version counter (how ``Parameter(t)``
+        shares memory with ``t``)."""
+        self.array, self._node, self.grad, self._requires_grad = other.array, None, None, False
+        self._version = other._version
 
     # ----- attributes --------------------------------------------------------------
     @property
@@ -136,7 +99,7 @@ class Tensor:
                                f"but got dtype {self.array.dtype}")
         if not value and self._node is not None:
             raise RuntimeError("you can only change requires_grad flags of leaf variables.")
-        self._requires_grad = _builtin_bool(value)
+        self._requires_grad = bool(value)
 
     @property
     def data(self):
@@ -210,15 +173,15 @@ class Tensor:
         return self.array.tolist()
 
     def __float__(self):
-        return _builtin_float(self.item())
+        return float(self.item())
 
     def __int__(self):
-        return _builtin_int(self.item())
+        return int(self.item())
 
     def __bool__(self):
         if self.array.size != 1:
             raise RuntimeError(f"Boolean value of Tensor with {self.array.size} values is ambiguous")
-        return _builtin_bool(self.array.item())
+        return bool(self.array.item())
 
     def __len__(self):
         if self.array.ndim == 0:
@@ -285,7 +248,7 @@ class Tensor:
         else:
             body = np.array2string(data, separator=", ", prefix="tensor(", floatmode="fixed", precision=4)
         extras = []
-        if data.dtype not in (float32, int64, bool):
+        if data.dtype not in (float32, int64, bool_):
             extras.append(f"dtype=numtorch.{data.dtype}")
         if self._node is not None:
             extras.append(f"grad_fn=<{self._node.name}>")
@@ -321,13 +284,19 @@ class Tensor:
         return _binary(ops.Div, self, other)
 
     def __rtruediv__(self, other):
-        return full_like(self, other, dtype=_result_dtype(self, other)) / self
+        return _full(self.array.shape, other, _result_dtype(self, other)) / self
 
     def __pow__(self, exponent):
         return _binary(ops.Pow, self, exponent)
 
     def __rpow__(self, base):
-        return full_like(self, base, dtype=_result_dtype(self, base)) ** self
+        return _full(self.array.shape, base, _result_dtype(self, base)) ** self
+
+    def __mod__(self, other):
+        return _binary(ops.Remainder, self, other, by_tensor=isinstance(other, Tensor))
+
+    def __rmod__(self, other):
+        return _full(self.array.shape, other, _result_dtype(self, other)) % self
 
     def __neg__(self):
         return ops.Neg.apply(self)
@@ -364,6 +333,10 @@ class Tensor:
     def pow(self, exponent):
         """``self ** exponent``."""
         return self ** exponent
+
+    def remainder(self, other):
+        """``self % other``: Python's rule, the result has the sign of ``other`` (``-7 % 3`` is 2)."""
+        return self % other
 
     def __abs__(self):
         return self.abs()
@@ -472,7 +445,7 @@ class Tensor:
     # ----- shape ----------------------------------------------------------------------------
     def reshape(self, *shape):
         """The same elements in a new shape (one dimension may be -1)."""
-        shape = _shape_args(shape)
+        shape = shape_args(shape)
         if self.array.shape == shape:
             return self
         try:
@@ -491,15 +464,27 @@ class Tensor:
         """Merge dimensions ``start_dim`` to ``end_dim`` into one."""
         if self.array.ndim == 0:
             return self.reshape(1)
-        start, end = _dim(start_dim, self.array.ndim), _dim(end_dim, self.array.ndim)
+        start, end = dim_index(start_dim, self.array.ndim), dim_index(end_dim, self.array.ndim)
         if start > end:
             raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
         shape = self.array.shape
         return self.reshape(shape[:start] + (-1,) + shape[end + 1:])
 
+    def unflatten(self, dim, sizes):
+        """Split dimension ``dim`` into ``sizes`` (one of them may be -1): the inverse of :meth:`flatten`."""
+        shape = self.array.shape
+        if not shape:
+            raise RuntimeError(f"unflatten: Dimension specified as {dim} but tensor has no dimensions")
+        dim = dim_index(dim, self.array.ndim)
+        known = math.prod(s for s in sizes if s != -1)
+        if (-1 not in sizes and known != shape[dim]) or (-1 in sizes and (known == 0 or shape[dim] % known)):
+            raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {dim} "
+                               f"({shape[dim]}) in the input tensor")
+        return self.reshape(shape[:dim] + tuple(sizes) + shape[dim + 1:])
+
     def permute(self, *dims):
         """Reorder the dimensions."""
-        dims = tuple(_dim(d, self.array.ndim) for d in _shape_args(dims))
+        dims = tuple(dim_index(d, self.array.ndim) for d in shape_args(dims))
         if sorted(dims) != list(range(self.array.ndim)):
             raise RuntimeError(f"permute(): number of dims don't match or repeated dims: "
                                f"expected a permutation of {self.array.ndim} dims, but got {list(dims)}")
@@ -508,7 +493,7 @@ class Tensor:
     def transpose(self, dim0, dim1):
         """Swap two dimensions."""
         dims = list(range(self.array.ndim))
-        dim0, dim1 = _dim(dim0, self.array.ndim), _dim(dim1, self.array.ndim)
+        dim0, dim1 = dim_index(dim0, self.array.ndim), dim_index(dim1, self.array.ndim)
         dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
         return self.permute(dims)
 
@@ -522,7 +507,7 @@ class Tensor:
 
     def unsqueeze(self, dim):
         """Insert a dimension of size 1 at ``dim``."""
-        dim = _dim(dim, self.array.ndim + 1)
+        dim = dim_index(dim, self.array.ndim + 1)
         return self.reshape(self.array.shape[:dim] + (1,) + self.array.shape[dim:])
 
     def squeeze(self, dim=None):
@@ -530,14 +515,14 @@ class Tensor:
         shape = self.array.shape
         if dim is None:
             return self.reshape(tuple(s for s in shape if s != 1))
-        dim = _dim(dim, len(shape))
+        dim = dim_index(dim, len(shape))
         return self.reshape(shape[:dim] + shape[dim + 1:]) if shape and shape[dim] == 1 else self
 
     def expand(self, *sizes):
         """Broadcast to ``sizes`` (-1 keeps a dimension)."""
         sizes = tuple(s if s != -1 else self.array.shape[i - len(sizes) + self.array.ndim]
-                      for i, s in enumerate(_shape_args(sizes)))
-        return self + zeros(sizes, dtype=self.dtype)
+                      for i, s in enumerate(shape_args(sizes)))
+        return self + _full(sizes, 0, self.dtype)
 
     def __getitem__(self, index):
         index = tuple(_unwrap(i) for i in index) if isinstance(index, tuple) else _unwrap(index)
@@ -602,12 +587,13 @@ class Tensor:
 
     def fill_(self, value):
         """In place: fill with ``value``."""
-        return self._assign(full_like(self, _unwrap(value)))
+        return self._assign(_full(self.array.shape, _unwrap(value), self.dtype))
 
     def copy_(self, src):
         """In place: copy ``src``'s values (broadcast, converted to this dtype)."""
-        src = src if isinstance(src, Tensor) else tensor(src)
-        return self._assign((src + zeros_like(self)).type(self.dtype))  # copy_ converts, unlike add_
+        src = src if isinstance(src, Tensor) else Tensor._make(np.asarray(src))
+        # copy_ converts to this dtype, unlike add_
+        return self._assign((src + _full(self.array.shape, 0, self.dtype)).type(self.dtype))
 
     def uniform_(self, a=0.0, b=1.0):
         """In place: fill from U(a, b) drawn from numtorch's generator."""
@@ -630,179 +616,3 @@ class MaxResult(tuple):
 
 def _dims(dim):
     return tuple(dim) if isinstance(dim, list) else dim
-
-
-# ----- creating tensors ---------------------------------------------------------------------------
-def tensor(data, dtype=None, requires_grad=False):
-    """A new tensor holding a copy of ``data`` (floats become float32, integers int64)."""
-    if isinstance(data, Tensor):
-        data = data.array
-    if isinstance(data, np.ndarray) or dtype is not None:
-        array = np.array(data, dtype=dtype)
-    else:
-        array = _default_dtype(np.array(data))
-    return Tensor._make(array).requires_grad_(requires_grad)
-
-
-def from_numpy(array):
-    """A tensor sharing memory with the NumPy array (same dtype)."""
-    if not isinstance(array, np.ndarray):
-        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
-    return Tensor._make(array)
-
-
-def as_tensor(data, dtype=None):
-    """``data`` itself if it is already a tensor of that dtype, else :func:`tensor`."""
-    return data if isinstance(data, Tensor) and dtype in (None, data.dtype) else tensor(data, dtype)
-
-
-def _filled(fill, shape, dtype, requires_grad):
-    dtype = float32 if dtype is None else np.dtype(dtype)
-    return Tensor._make(np.full(_shape_args(shape), fill, dtype=dtype)).requires_grad_(requires_grad)
-
-
-def zeros(*size, dtype=None, requires_grad=False):
-    """A tensor of zeros (float32 unless ``dtype`` says otherwise)."""
-    return _filled(0, size, dtype, requires_grad)
-
-
-def ones(*size, dtype=None, requires_grad=False):
-    """A tensor of ones (float32 unless ``dtype`` says otherwise)."""
-    return _filled(1, size, dtype, requires_grad)
-
-
-def empty(*size, dtype=None, requires_grad=False):
-    """Uninitialised in torch; zeros here, so a forgotten initialisation is at least deterministic."""
-    return _filled(0, size, dtype, requires_grad)
-
-
-def full(size, fill_value, dtype=None, requires_grad=False):
-    """A tensor of ``size`` filled with ``fill_value``."""
-    if dtype is None:
-        dtype = _default_dtype(np.array(fill_value)).dtype
-    return _filled(fill_value, size, dtype, requires_grad)
-
-
-def zeros_like(input, dtype=None, requires_grad=False):
-    """Zeros shaped like ``input``."""
-    return _filled(0, input.shape, dtype or input.dtype, requires_grad)
-
-
-def ones_like(input, dtype=None, requires_grad=False):
-    """Ones shaped like ``input``."""
-    return _filled(1, input.shape, dtype or input.dtype, requires_grad)
-
-
-def full_like(input, fill_value, dtype=None, requires_grad=False):
-    """A tensor shaped like ``input`` filled with ``fill_value``."""
-    return _filled(fill_value, input.shape, dtype or input.dtype, requires_grad)
-
-
-def arange(start, end=None, step=1, dtype=None, requires_grad=False):
-    """Values from ``start`` to ``end`` (excluded) in steps of ``step``; int64 for integers, float32 otherwise."""
-    if end is None:
-        start, end = 0, start
-    array = np.arange(start, end, step)
-    array = _default_dtype(array) if dtype is None else array.astype(dtype)
-    return Tensor._make(array).requires_grad_(requires_grad)
-
-
-def linspace(start, end, steps, dtype=None, requires_grad=False):
-    """``steps`` evenly spaced values from ``start`` to ``end`` (included)."""
-    return Tensor._make(np.linspace(start, end, steps, dtype=dtype or float32)).requires_grad_(requires_grad)
-
-
-def randn(*size, dtype=None, requires_grad=False):
-    """Standard-normal values from numtorch's generator."""
-    array = generator().standard_normal(_shape_args(size), dtype=np.float32).astype(dtype or float32)
-    return Tensor._make(array).requires_grad_(requires_grad)
-
-
-def rand(*size, dtype=None, requires_grad=False):
-    """Uniform values in [0, 1) from numtorch's generator."""
-    array = generator().random(_shape_args(size), dtype=np.float32).astype(dtype or float32)
-    return Tensor._make(array).requires_grad_(requires_grad)
-
-
-def randint(low, high=None, size=None, dtype=None):
-    """Integers in ``[low, high)`` of shape ``size``, from numtorch's generator."""
-    if high is None:
-        low, high = 0, low
-    return Tensor._make(generator().integers(low, high, size=_shape_args(size), dtype=dtype or int64))
-
-
-def randperm(n, dtype=None):
-    """A random permutation of ``0 .. n-1``."""
-    return Tensor._make(generator().permutation(n).astype(dtype or int64))
-
-
-def randn_like(input, dtype=None, requires_grad=False):
-    """Standard-normal values shaped like ``input``."""
-    return randn(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
-
-
-def rand_like(input, dtype=None, requires_grad=False):
-    """Uniform values in [0, 1) shaped like ``input``."""
-    return rand(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
-
-
-# ----- functions over several tensors -------------------------------------------------------------
-def cat(tensors, dim=0):
-    """Join tensors along an existing dimension ``dim``."""
-    tensors = list(tensors)
-    if not tensors:
-        raise RuntimeError("cat(): expected a non-empty list of Tensors")
-    dim = _dim(dim, tensors[0].dim())
-    for i, t in enumerate(tensors[1:], start=1):
-        if t.dim() != tensors[0].dim():
-            raise RuntimeError(f"Tensors must have same number of dimensions: got {tensors[0].dim()} and {t.dim()}")
-        for d, (expected, got) in enumerate(zip(tensors[0].shape, t.shape)):
-            if d != dim and expected != got:
-                raise RuntimeError(f"Sizes of tensors must match except in dimension {dim}. "
-                                   f"Expected size {expected} but got size {got} for tensor number {i} in the list.")
-    return ops.Cat.apply(*tensors, dim=dim)
-
-
-concat = cat
-
-
-def stack(tensors, dim=0):
-    """Join equal-shaped tensors along a new dimension ``dim``."""
-    tensors = list(tensors)
-    if not tensors:
-        raise RuntimeError("stack expects a non-empty TensorList")
-    shapes = {t.shape for t in tensors}
-    if len(shapes) > 1:
-        raise RuntimeError(f"stack expects each tensor to be equal size, but got {sorted(map(tuple, shapes))}")
-    return ops.Stack.apply(*tensors, dim=dim)
-
-
-def where(condition, input, other):
-    """Elementwise ``input if condition else other``; either of them may be a Python number."""
-    if not isinstance(input, Tensor):
-        input = tensor(input, dtype=other.dtype if isinstance(other, Tensor) else None)
-    dtype = _result_dtype(input, other)
-    if not isinstance(other, Tensor):
-        other = tensor(other, dtype=dtype)
-    out = ops.Where.apply(input, other, condition=np.asarray(_unwrap(condition), dtype=np.bool_))
-    return out if out.array.dtype == dtype else out.type(dtype)
-
-
-def flatten(input, start_dim=0, end_dim=-1):
-    """Merge dimensions ``start_dim`` to ``end_dim`` of ``input`` into one."""
-    return input.flatten(start_dim, end_dim)
-
-
-def equal(input, other):
-    """True if both tensors have the same shape and the same elements."""
-    return input.shape == other.shape and _builtin_bool(np.array_equal(input.array, other.array))
-
-
-def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    """True if every element of ``input`` is within ``atol + rtol * |other|`` of ``other``."""
-    return _builtin_bool(np.allclose(input.array, _unwrap(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
-
-
-def is_tensor(obj):
-    """True for numtorch tensors (and Parameters)."""
-    return isinstance(obj, Tensor)

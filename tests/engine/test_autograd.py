@@ -85,6 +85,8 @@ GRAD_FN_CASES = {
     "max along a dim": lambda lib, x: x.max(1).values,
     "elementwise minimum": lambda lib, x: lib.min(x, x * 2),
     "elementwise maximum": lambda lib, x: lib.max(x, x * 2),
+    "remainder by a number": lambda lib, x: x % 0.7,
+    "remainder by a tensor": lambda lib, x: x % (x + 1),
     "clone": lambda lib, x: x.clone(),
     "double": lambda lib, x: x.double(),
     "linear": lambda lib, x: lib.nn.functional.linear(x, lib.ones(3, 4), lib.ones(3)),

@@ -82,6 +82,44 @@ def test_manual_seed_makes_random_numbers_reproducible():
     assert not numtorch.equal(first[0], numtorch.randn(5))
 
 
+@pytest.mark.parametrize("make, low, shape", [
+    (lambda lib: lib.randint(10, (100,)), 0, (100,)), (lambda lib: lib.randint(3, 10, (4, 25)), 3, (4, 25)),
+    (lambda lib: lib.randint(10, size=(100,)), 0, (100,)), (lambda lib: lib.randint(high=10, size=(5, 20)), 0, (5, 20)),
+    (lambda lib: lib.randint(-5, 10, size=(100,)), -5, (100,)),
+], ids=["high, size", "low, high, size", "high, size=", "high=, size=", "negative low"])
+def test_randint_takes_high_and_size_or_low_high_and_size_like_torch(lib, make, low, shape):
+    t = make(lib)
+    values = t.flatten().tolist()
+    assert t.shape == shape and t.dtype == lib.int64
+    assert low <= min(values) and max(values) < 10 and len(set(values)) > 3
+
+
+def test_randint_without_a_tuple_size_is_a_type_error_like_torchs(lib):
+    with pytest.raises(TypeError):
+        lib.randint(10)
+    with pytest.raises(TypeError):
+        lib.randint(3, 10)  # a size, not a high
+
+
+@pytest.mark.parametrize("draw", [
+    lambda lib, g: lib.randperm(20, generator=g), lambda lib, g: lib.randint(0, 100, (20,), generator=g),
+    lambda lib, g: lib.randn(20, generator=g), lambda lib, g: lib.rand(20, generator=g),
+], ids=["randperm", "randint", "randn", "rand"])
+def test_a_generator_of_its_own_reproduces_its_draws_and_leaves_the_global_one_alone(lib, draw):
+    lib.manual_seed(0)
+    expected_global = lib.rand(3)
+    first = draw(lib, lib.Generator().manual_seed(7))
+    assert lib.equal(first, draw(lib, lib.Generator().manual_seed(7)))
+    assert not lib.equal(first, draw(lib, lib.Generator().manual_seed(8)))
+    lib.manual_seed(0)
+    draw(lib, lib.Generator().manual_seed(7))
+    assert lib.equal(lib.rand(3), expected_global)
+
+
+def test_randperm_is_a_permutation_of_int64s(lib):
+    assert sorted(lib.randperm(50).tolist()) == list(range(50)) and lib.randperm(5).dtype == lib.int64
+
+
 def test_equal_and_allclose_compare_like_torch(lib):
     a = lib.tensor([1.0, 2.0])
     assert lib.equal(a, lib.tensor([1.0, 2.0]))
@@ -114,7 +152,9 @@ def test_item_returns_a_python_number_and_refuses_more_than_one_element():
     lambda lib, x: x.permute(2, 0, 1), lambda lib, x: x.permute((1, 2, 0)), lambda lib, x: x.transpose(0, 2),
     lambda lib, x: x.transpose(-1, -2), lambda lib, x: x.unsqueeze(0), lambda lib, x: x.unsqueeze(-1),
     lambda lib, x: x.unsqueeze(1).squeeze(), lambda lib, x: x[:1].squeeze(0), lambda lib, x: x.squeeze(1),
-    lambda lib, x: x.flatten(1).t(), lambda lib, x: x.flatten(1).T,
+    lambda lib, x: x.flatten(1).t(), lambda lib, x: x.flatten(1).T, lambda lib, x: x.unflatten(1, (3, 1)),
+    lambda lib, x: x.unflatten(-1, (2, -1)), lambda lib, x: x.flatten().unflatten(0, [4, 3, 2]),
+    lambda lib, x: lib.unflatten(x, 0, (1, 2)),
 ])
 def test_shape_methods_match_torch_forward_and_backward(fn):
     assert_parity(fn, rand(2, 3, 4))
@@ -128,6 +168,14 @@ def test_reshape_to_an_impossible_shape_says_so():
 def test_flatten_refuses_start_dim_after_end_dim(lib):
     with pytest.raises(RuntimeError, match="start_dim cannot come after end_dim"):
         lib.zeros(2, 3, 4).flatten(2, 1)
+
+
+def test_unflatten_refuses_sizes_that_do_not_multiply_to_the_dimension(lib):
+    with pytest.raises(RuntimeError, match=r"unflatten: Provided sizes \[5, -1\] don't multiply up to the size of "
+                                           r"dim 1 \(12\) in the input tensor"):
+        lib.zeros(2, 12).unflatten(1, (5, -1))
+    with pytest.raises(RuntimeError, match="Dimension specified as 0 but tensor has no dimensions"):
+        lib.tensor(1.0).unflatten(0, (1,))
 
 
 @pytest.mark.parametrize("fn", [
@@ -232,6 +280,40 @@ def test_binary_operators_broadcast_and_reduce_gradients_like_torch(shapes, op, 
     a = rand(*shapes.input_shapes[0], seed=seed, low=0.5, high=2.0)
     b = rand(*shapes.input_shapes[1], seed=seed + 1, low=0.5, high=2.0)
     assert_parity(BINARY[op], a, b)
+
+
+@pytest.mark.parametrize("a, b", [
+    ([-7, 7, -7, 7, 0], [3, 3, -3, -3, 5]), ([-7, 7, -1, 0], 3), ([-7, 7, -1, 0], -3), ([-7, 7, 5], 2.5),
+    ([-7.5, 7.5, -0.25, 2.0], [2.0, -2.0, 1.0, 2.0]), ([-7.5, 7.5, -0.25], -2.0), ([True, False], 2),
+])
+def test_remainder_has_the_sign_of_the_divisor_like_torch(torch, a, b):
+    for op in (lambda lib, x, y: x % y, lambda lib, x, y: lib.remainder(x, y), lambda lib, x, y: x.remainder(y)):
+        ours, theirs = (op(lib, lib.tensor(a), lib.tensor(b) if isinstance(b, list) else b)
+                        for lib in (numtorch, torch))
+        assert dtype_name(ours) == dtype_name(theirs)
+        assert ours.tolist() == theirs.tolist()
+
+
+def test_a_number_modulo_a_tensor_matches_torch(torch):
+    for b in ([3, -3, 4], [2.5, -2.5, 0.75]):
+        ours, theirs = 7 % numtorch.tensor(b), 7 % torch.tensor(b)
+        assert dtype_name(ours) == dtype_name(theirs) and ours.tolist() == theirs.tolist()
+    assert (-7.5 % numtorch.tensor([2, -2])).tolist() == (-7.5 % torch.tensor([2, -2])).tolist()
+
+
+@pytest.mark.parametrize("fn", [lambda lib, x, y: x % y, lambda lib, x, y: x % 0.75, lambda lib, x, y: x % -0.75],
+                         ids=["tensor", "number", "negative number"])
+def test_remainder_gradients_match_torch(fn):
+    x = rand(3, 4, low=-3, high=3)
+    y = np.where(rand(3, 4, seed=1) > 0, 1, -1).astype(np.float32) * rand(3, 4, seed=2, low=0.5, high=2)
+    for divisor in (y, 0.75, -0.75):  # away from the jumps of x % y, where rounding could pick either side
+        assert np.abs(x / divisor - np.round(x / divisor)).min() > 1e-3
+    assert_parity(fn, x, y)
+
+
+def test_integer_remainder_by_zero_raises_like_torch(lib):
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        lib.tensor([1, 2]) % lib.tensor([0, 1])
 
 
 def test_elementwise_max_and_min_split_the_gradient_of_a_tie_like_torch():

@@ -10,7 +10,8 @@ import math
 import numpy as np
 
 from .. import coverage
-from ..tensor import Tensor, int32, int64
+from ..dtypes import int32, int64
+from ..tensor import Tensor
 from . import _functions
 from .modules.utils import _pair, _single
 

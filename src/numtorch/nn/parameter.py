@@ -1,5 +1,6 @@
 """Parameter and Buffer: the two kinds of Tensor a Module sorts into its dictionaries when assigned."""
-from ..tensor import Tensor, empty
+from ..factories import empty
+from ..tensor import Tensor
 
 
 class Parameter(Tensor):
@@ -16,8 +17,7 @@ class Parameter(Tensor):
 
     def __init__(self, data=None, requires_grad=True):
         data = empty(0) if data is None else data
-        self.array, self._node, self.grad, self._requires_grad = data.array, None, None, False
-        self._version = data._version
+        self._share(data)
         self.requires_grad = requires_grad
 
     def __repr__(self):

@@ -10,7 +10,10 @@ import math
 import numpy as np
 
 from .. import coverage, random
-from ..tensor import Tensor, as_tensor, float64, int64, stack, tensor
+from ..dtypes import float64, int64
+from ..factories import as_tensor, tensor
+from ..functions import stack
+from ..tensor import Tensor
 
 __all__ = ["Dataset", "TensorDataset", "DataLoader", "default_collate"]
 __getattr__ = coverage.module_getattr(__name__)  # torch's names that numtorch lacks say so

@@ -1,4 +1,5 @@
-from ...tensor import empty, int64, ones, tensor, zeros
+from ...dtypes import int64
+from ...factories import empty, ones, tensor, zeros
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter

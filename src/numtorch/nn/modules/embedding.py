@@ -1,5 +1,5 @@
 from ...autograd import no_grad
-from ...tensor import empty
+from ...factories import empty
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter

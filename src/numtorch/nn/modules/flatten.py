@@ -1,5 +1,3 @@
-import math
-
 from .module import Module
 
 
@@ -20,16 +18,6 @@ class Flatten(Module):
 
     def extra_repr(self):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
-
-
-def unflattened_shape(shape, dim, sizes):
-    """``shape`` with dimension ``dim`` replaced by ``sizes`` (where one -1 stands for what is left)."""
-    dim = dim % len(shape)
-    known = math.prod(s for s in sizes if s != -1)
-    if (-1 not in sizes and known != shape[dim]) or (-1 in sizes and (known == 0 or shape[dim] % known)):
-        raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {dim} "
-                           f"({shape[dim]}) in the input tensor")
-    return tuple(shape[:dim]) + tuple(sizes) + tuple(shape[dim + 1:])
 
 
 class Unflatten(Module):
@@ -61,7 +49,7 @@ class Unflatten(Module):
         self.unflattened_size = unflattened_size
 
     def forward(self, input):
-        return input.reshape(unflattened_shape(input.shape, self.dim, self.unflattened_size))
+        return input.unflatten(self.dim, self.unflattened_size)
 
     def extra_repr(self):
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

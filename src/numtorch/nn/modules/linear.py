@@ -1,6 +1,6 @@
 import math
 
-from ...tensor import empty
+from ...factories import empty
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter

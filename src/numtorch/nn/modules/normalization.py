@@ -1,4 +1,4 @@
-from ...tensor import empty
+from ...factories import empty
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter

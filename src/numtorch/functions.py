@@ -1,0 +1,65 @@
+"""torch's functions over several tensors that are not methods of Tensor: joining (``cat``, ``stack``,
+``where``) and comparing (``equal``, ``allclose``)."""
+import numpy as np
+
+from . import ops
+from .dtypes import promote
+from .factories import tensor
+from .shapes import dim_index
+from .tensor import Tensor
+
+
+def cat(tensors, dim=0):
+    """Join tensors along an existing dimension ``dim``."""
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("cat(): expected a non-empty list of Tensors")
+    dim = dim_index(dim, tensors[0].dim())
+    for i, t in enumerate(tensors[1:], start=1):
+        if t.dim() != tensors[0].dim():
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {tensors[0].dim()} and {t.dim()}")
+        for d, (expected, got) in enumerate(zip(tensors[0].shape, t.shape)):
+            if d != dim and expected != got:
+                raise RuntimeError(f"Sizes of tensors must match except in dimension {dim}. "
+                                   f"Expected size {expected} but got size {got} for tensor number {i} in the list.")
+    return ops.Cat.apply(*tensors, dim=dim)
+
+
+concat = cat
+
+
+def stack(tensors, dim=0):
+    """Join equal-shaped tensors along a new dimension ``dim``."""
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    shapes = {t.shape for t in tensors}
+    if len(shapes) > 1:
+        raise RuntimeError(f"stack expects each tensor to be equal size, but got {sorted(map(tuple, shapes))}")
+    return ops.Stack.apply(*tensors, dim=dim)
+
+
+def where(condition, input, other):
+    """Elementwise ``input if condition else other``; either of them may be a Python number."""
+    if not isinstance(input, Tensor):
+        input = tensor(input, dtype=other.dtype if isinstance(other, Tensor) else None)
+    dtype = promote(input.dtype, other.dtype if isinstance(other, Tensor) else other)
+    if not isinstance(other, Tensor):
+        other = tensor(other, dtype=dtype)
+    out = ops.Where.apply(input, other, condition=np.asarray(condition, dtype=np.bool_))
+    return out if out.array.dtype == dtype else out.type(dtype)
+
+
+def equal(input, other):
+    """True if both tensors have the same shape and the same elements."""
+    return input.shape == other.shape and bool(np.array_equal(input.array, other.array))
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """True if every element of ``input`` is within ``atol + rtol * |other|`` of ``other``."""
+    return bool(np.allclose(input.array, np.asarray(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def is_tensor(obj):
+    """True for numtorch tensors (and Parameters)."""
+    return isinstance(obj, Tensor)
