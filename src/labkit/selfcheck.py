@@ -20,16 +20,17 @@ choice a dropdown that says whether it is right and why. Nothing is typed twice:
 right answer is whatever the code gives on the engine the page runs on, and a wrong
 choice that equals it stops the build.
 
-The questions are MyST markdown (sphinx-design dropdowns), rendered by myst-nb with
-``nb_render_markdown_format: myst``: the site answers with no kernel and no JavaScript.
+Each question is shown two ways. The site renders its MyST markdown (sphinx-design dropdowns;
+myst-nb with ``nb_render_markdown_format: myst``, and ``text/markdown`` preferred over HTML in
+``_config.yml``): it answers with no kernel and no JavaScript. JupyterLab and the browser lab,
+which cannot read MyST directives, show its HTML: the same dropdowns as ``<details>``.
 """
 import ast
 import contextlib
+import html
 import io
 import re
 import textwrap
-
-from IPython.display import Markdown
 
 __all__ = ["SelfCheck"]
 
@@ -77,6 +78,10 @@ class SelfCheck:
         code = textwrap.dedent(code).strip()
         return f"**Question {self.asked}.** {question}\n\n{fence(code, 'python')}\n", code
 
+    def _header_html(self, question, code):
+        return (f"<p><b>Question {self.asked}.</b> {inline_html(question)}</p>"
+                f"<pre><code>{html.escape(code)}</code></pre>")
+
     def predict(self, code, why, question="What does this print? Decide, then reveal."):
         """Show code; reveal what it printed (and its last value, as a notebook would)."""
         header, code = self._header(question, code)
@@ -87,7 +92,9 @@ class SelfCheck:
                              f"but got no output from:\n{code}")
         reveal = (":::{dropdown} Reveal the output\n:class-container: self-check-reveal\n"
                   f"{fence(shown, 'text')}\n\n{why}\n:::\n")
-        return self._box(header, reveal)
+        reveal_html = (f"<details><summary>Reveal the output</summary><pre>{html.escape(shown)}</pre>"
+                       f"<p>{inline_html(why)}</p></details>")
+        return Question(self._box(header, reveal), self._header_html(question, code) + reveal_html)
 
     def choose(self, question, code, wrong, why):
         """Ask which value the code's last expression has; wrong maps a choice to why not."""
@@ -110,9 +117,36 @@ class SelfCheck:
             f":::{{dropdown}} {letter}. {fence(choice, None)}\n"
             f":class-container: self-check-choice\n{feedback[choice]}\n:::\n"
             for letter, choice in zip("ABCDEFGH", order))
-        return self._box(header, dropdowns)
+        choices_html = "".join(
+            f"<details><summary>{letter}. <code>{html.escape(choice)}</code></summary>"
+            f"<p>{inline_html(feedback[choice])}</p></details>" for letter, choice in zip("ABCDEFGH", order))
+        return Question(self._box(header, dropdowns), self._header_html(question, code) + choices_html)
 
     @staticmethod
     def _box(header, body):
         # One container per question, so that the page (and its tests) can count them.
-        return Markdown(f"::::{{container}} self-check\n{header}\n{body}\n::::\n")
+        return f"::::{{container}} self-check\n{header}\n{body}\n::::\n"
+
+
+class Question:
+    """A question as MyST markdown (for the site) and as HTML (for Jupyter, which cannot read MyST)."""
+
+    def __init__(self, markdown, html_):
+        self.data, self.html = markdown, html_
+
+    def _repr_markdown_(self):
+        return self.data
+
+    def __repr__(self):
+        return self.data
+
+    def _repr_html_(self):
+        return f'<div class="self-check">{self.html}</div>'
+
+
+def inline_html(text):
+    """The few inline marks the questions use (**bold**, `code`), as HTML; everything else escaped."""
+    parts = html.escape(text).split("`")
+    out = "".join(f"<code>{p}</code>" if i % 2 else re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", p)
+                  for i, p in enumerate(parts))
+    return out

@@ -55,3 +55,12 @@ def test_questions_are_numbered_in_the_order_asked():
 def test_a_choice_with_backticks_stays_one_inline_code_span():
     text = SelfCheck({}).choose("?", "'a`b'", wrong={"c": "no"}, why="").data
     assert "``` a`b ``" not in text and "`` a`b ``" in text
+
+
+def test_jupyter_gets_the_question_as_html_without_myst_syntax():
+    quiz = SelfCheck({})
+    shown = quiz.choose("Which **one**?", "'<b>' + 'x'", wrong={"y": "Not `y`."}, why="It <adds>.")._repr_html_()
+    assert ":::" not in shown and "{dropdown}" not in shown
+    assert shown.count("<details>") == 2 and "<b>one</b>" in shown and "<code>y</code>" in shown
+    assert "&lt;b&gt;x" in shown and "&lt;adds&gt;" in shown and "<b>x" not in shown
+    assert "<details><summary>Reveal the output</summary>" in quiz.predict("print(1)", why="One.")._repr_html_()
