@@ -13,6 +13,16 @@ ifeq ($(filter lab,$(MAKECMDGOALS)),)
 MAKEFLAGS += --output-sync=target
 endif
 
+# The system tools the book and the tests need, checked before any work (.ci/prerequisites names the command
+# that installs what is missing): Chromium only for the tests.
+CHECKED_GOALS := book html test test-all-but-site test-site
+ifneq ($(filter $(CHECKED_GOALS),$(MAKECMDGOALS)),)
+$(shell bash .ci/prerequisites $(if $(filter test%,$(MAKECMDGOALS)),chromium) >&2)
+ifneq ($(.SHELLSTATUS),0)
+$(error system prerequisites missing (above))
+endif
+endif
+
 BIN := .venv/bin
 # Pages, labs and tests run many small kernels, often several processes at a time on 2 cores:
 # one BLAS/OpenMP thread each avoids threads stalling on each other. `make bench` sets its own.
