@@ -3,7 +3,7 @@
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DELETE_ON_ERROR:
-.PHONY: venv html book notebooks test test-all-but-site test-site lab bench clean
+.PHONY: venv html book notebooks check test test-all-but-site test-site lab bench clean
 # Two recipes at a time (CI has 2 cores): while pip fills the venv, npm fills node_modules; while
 # Sphinx runs the pages, the browser lab builds and the tests that need no built book run.
 MAKEFLAGS += --jobs=2
@@ -129,6 +129,12 @@ notebooks: $(VENV_STAMP)
 PYTEST := $(BIN)/pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=300 --timeout=900 \
   -n 2 --dist loadfile --no-loadscope-reorder --durations=15
 test: test-all-but-site test-site
+
+# The loop to live in (a minute on two cores): every test that starts no kernel, server or browser and needs
+# no built book (the markers of pyproject.toml, set in tests/conftest.py), with the parity tests against torch.
+CHECK := not kernels and not browser and not site and not pyodide and not slow
+check: $(TORCH_STAMP)
+	$(BIN)/pytest tests -m '$(CHECK)' -n 2 --timeout=300 --durations=10
 
 test-all-but-site: $(TORCH_STAMP) notebooks
 	$(PYTEST) tests $(NBVAL) $(NBVAL_TORCH) --ignore=tests/site

@@ -46,12 +46,28 @@ def browser():
         chromium.close()
 
 
+# ---- Tiers -------------------------------------------------------------------------------------------------------
+# `make check` runs the tests that carry none of these markers (pyproject.toml describes each): the engine, the
+# widgets, the labs' checks run in-process, the packaging's static checks. A file that is wholly one tier is
+# named here; a test alone in its tier carries the marker itself; any test that uses Chromium is `browser`.
+TIERS = {
+    "tests/labs/test_browser.py": "kernels",
+    "tests/labs/test_grader.py": "kernels",
+    "tests/labs/test_grading_labs.py": "kernels",
+    "tests/labs/test_notebooks_run.py": "kernels",
+    "tests/labs/test_red_team.py": "kernels",
+    "tests/labs/test_sandbox.py": "kernels",
+    "tests/site/test_lite.py": "pyodide",
+    "tests/site/test_lite_build.py": "pyodide",
+}
+
+
 # ---- Two workers (`make test` runs pytest -n 2 --dist loadfile) ---------------------------------------------
 # A file is the unit of work, as under loadfile: a notebook's cells share one kernel and run in order, and a
 # module's fixtures (the red team's one gradebook run) are built once. Files that write to one shared place
 # form one unit, so that they never run at the same time.
 SHARED_UNITS = {
-    # `labkit lab` writes the lab kernel and JupyterLab's settings into .venv, which the other one reads.
+    # `labkit lab` and `make lab` write the lab kernel and JupyterLab's settings into .venv, which the other reads.
     "tests/labs/test_browser.py": "tests/labs (labkit lab)",
     "tests/labs/test_workspace.py": "tests/labs (labkit lab)",
 }
@@ -62,6 +78,9 @@ SHARED_UNITS = {
 SPLIT_FILES = {"tests/site/test_lite.py"}
 
 
+# xdist's own way to group tests, --dist loadgroup with xdist_group marks, groups nothing under pytest 9.2
+# (pytest-dev/pytest-xdist#1386: it renames node ids, and pytest 9.2's structured ids ignore that), silently
+# so: its scheduler's private _split_scope is overridden here instead, which would fail loudly if it went.
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
     if config.getvalue("dist") != "loadfile":
@@ -74,3 +93,20 @@ def pytest_xdist_make_scheduler(config, log):
             return nodeid if scope in SPLIT_FILES else SHARED_UNITS.get(scope, scope)
 
     return SharedFileScheduling(config, log)
+
+
+# First, so that `-m` (pytest's own hook of this name) sees the tiers' marks.
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    root = Path(config.rootpath)
+    for item in items:
+        path = Path(item.path)
+        path = path.relative_to(root).as_posix() if path.is_relative_to(root) else ""
+        if path in TIERS:
+            item.add_marker(TIERS[path])
+        if path.endswith(".ipynb"):  # a book notebook under nbval, in a kernel
+            item.add_marker("kernels")
+        if path.startswith("tests/site/"):
+            item.add_marker("site")
+        if "browser" in item.fixturenames:
+            item.add_marker("browser")

@@ -61,6 +61,7 @@ def test_install_writes_the_lab_kernel_and_turns_the_news_prompt_off_under_its_p
     assert news["fetchNews"] == "false"
 
 
+@pytest.mark.kernels
 def test_the_lab_kernel_runs_with_the_grader_s_thread_settings_whatever_the_caller_s(tmp_path, monkeypatch):
     workspace.install(tmp_path)
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "share" / "jupyter"))
@@ -109,6 +110,7 @@ def printed_url(process: subprocess.Popen, port: int, seconds: int = 120) -> tup
             return f"http://127.0.0.1:{port}{found[1]}", seen
 
 
+@pytest.mark.kernels
 def test_labkit_lab_starts_without_a_display_prints_the_url_and_serves_it(tmp_path):
     """As root when the tests run as root (as in CI): the case where JupyterLab used to refuse to start."""
     env = labkit_env(JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
@@ -180,6 +182,7 @@ def runnable_bin(user: pwd.struct_passwd, home: Path, skip_or_fail_on_ci) -> tup
     return venv / "bin", {"JUPYTERLAB_DIR": str(share / "lab"), "JUPYTER_PATH": str(share)}
 
 
+@pytest.mark.kernels
 @pytest.mark.parametrize("who", ["root", "learner"])
 def test_make_lab_shows_the_url_while_jupyterlab_runs_and_serves_it(skip_or_fail_on_ci, who):
     """`make lab` itself, with its Makefile's flags (two jobs, output held back per recipe elsewhere), as root and

@@ -108,6 +108,7 @@ def run(command: list, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([str(c) for c in command], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_pip_install_gives_numtorch_alone_whose_labkit_command_names_the_extra_to_install(wheel, tmp_path):
     bin_ = fresh_venv(tmp_path / "venv", wheel, CORE)
     engine = run([bin_ / "python", "-c", "import numtorch; print(numtorch.ones(2, 3).sum().item())"], tmp_path)
@@ -117,6 +118,7 @@ def test_pip_install_gives_numtorch_alone_whose_labkit_command_names_the_extra_t
     assert "pip install 'numtorch[labkit]'" in labkit.stderr and "Traceback" not in labkit.stderr, labkit.stderr
 
 
+@pytest.mark.slow
 def test_pip_install_with_the_labkit_extra_gives_a_labkit_command_that_releases_a_lab(wheel, tmp_path):
     bin_ = fresh_venv(tmp_path / "venv", wheel, CORE + LABKIT_EXTRA)
     every_module = ("import importlib, pkgutil, labkit; "
