@@ -39,8 +39,7 @@ NODE_STAMP := node_modules/.installed
 SITE_JS := _build/site-js
 VENDOR := $(SITE_JS)/npm
 VENDOR_STAMP := _build/site-js.stamp
-NBVAL := .scratch/nbval
-# The same pages as PyTorch notebooks (book/extensions/to_torch.py states the one rule).
+# The book's pages as PyTorch notebooks (book/extensions/to_torch.py states the one rule), for nbval.
 NBVAL_TORCH := .scratch/nbval-torch
 # Book pages that are notebooks (MyST markdown with a kernelspec), as opposed to plain pages.
 NOTEBOOKS = $(shell grep -rl --include='*.md' '^kernelspec:' book)
@@ -105,19 +104,15 @@ book: html $(LITE_STAMP)
 	rm -rf _build/html/lite
 	cp -r $(LITE_APP) _build/html/lite
 
-# The book's notebooks for nbval, which does not read MyST pages: as written (numtorch), as
-# `jupytext --to ipynb` writes them (one process for all: jupytext takes seconds to import), and
-# converted to PyTorch.
+# The book's pages converted to PyTorch notebooks, for nbval (which does not read MyST pages). As written,
+# on numtorch, each page runs once, in `make book`: Sphinx fails on a cell that raises (raise_on_error), and
+# its execution cache is cleared when anything under src/ changes (SRC_STAMP).
 notebooks: $(VENV_STAMP)
-	rm -rf $(NBVAL) $(NBVAL_TORCH)
-	mkdir -p $(addprefix $(NBVAL)/,$(sort $(dir $(NOTEBOOKS))))
-	$(BIN)/python -c 'import sys, jupytext, pathlib; \
-	  [jupytext.write(jupytext.read(page), pathlib.Path(sys.argv[1], page).with_suffix(".ipynb")) for page in sys.argv[2:]]' \
-	  $(NBVAL) $(NOTEBOOKS)
+	rm -rf $(NBVAL_TORCH)
 	$(BIN)/python book/extensions/to_torch.py $(NBVAL_TORCH) $(NOTEBOOKS)
 
-# Unit, parity, lab and site tests, plus every book notebook re-run under nbval: once as
-# written (numtorch) and once converted to PyTorch, hidden assertion cells included.
+# Unit, parity, lab and site tests, plus every book page converted to PyTorch and run under nbval,
+# hidden assertion cells included.
 # Two pytest runs: the site's tests (tests/site) need the built book; all the others start as
 # soon as torch and the notebooks are there, while Sphinx still builds the book.
 # Each on two workers; a test file (a notebook) runs whole in one worker (tests/conftest.py; the
@@ -130,17 +125,18 @@ PYTEST := $(BIN)/pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=300
   -n 2 --dist loadfile --no-loadscope-reorder --durations=15
 test: test-all-but-site test-site
 
-# The loop to live in (a minute on two cores): every test that starts no kernel, server or browser and needs
-# no built book (the markers of pyproject.toml, set in tests/conftest.py), with the parity tests against torch.
-CHECK := not kernels and not browser and not site and not pyodide and not slow
-check: $(TORCH_STAMP)
-	$(BIN)/pytest tests -m '$(CHECK)' -n 2 --timeout=300 --durations=10
-
 test-all-but-site: $(TORCH_STAMP) notebooks
-	$(PYTEST) tests $(NBVAL) $(NBVAL_TORCH) --ignore=tests/site
+	$(PYTEST) tests $(NBVAL_TORCH) --ignore=tests/site
 
 test-site: book
 	$(PYTEST) tests/site
+
+# The loop to live in (a minute on two quiet cores): every test that starts no kernel, server or browser and
+# needs no built book (the markers of pyproject.toml, set in tests/conftest.py), parity tests against torch
+# included.
+CHECK := not kernels and not browser and not site and not pyodide and not slow
+check: $(TORCH_STAMP)
+	$(BIN)/pytest tests -m '$(CHECK)' -n 2 --timeout=300 --durations=10
 
 # Releases the student notebooks into workspace/ (never overwriting one), installs the lab kernel
 # (the grader's environment) and JupyterLab's settings into .venv, then starts JupyterLab there:

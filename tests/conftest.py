@@ -78,9 +78,9 @@ SHARED_UNITS = {
 SPLIT_FILES = {"tests/site/test_lite.py"}
 
 
-# xdist's own way to group tests, --dist loadgroup with xdist_group marks, groups nothing under pytest 9.2
-# (pytest-dev/pytest-xdist#1386: it renames node ids, and pytest 9.2's structured ids ignore that), silently
-# so: its scheduler's private _split_scope is overridden here instead, which would fail loudly if it went.
+# xdist's own way to group tests (--dist loadgroup, xdist_group marks) groups nothing under pytest 9.2, without a
+# word (pytest-dev/pytest-xdist#1386: it renames node ids, which pytest 9.2's structured ids ignore). So the file
+# scheduler's private _split_scope is overridden instead: if it ever goes, this fails loudly.
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
     if config.getvalue("dist") != "loadfile":
