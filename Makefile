@@ -41,6 +41,8 @@ VENDOR := $(SITE_JS)/npm
 VENDOR_STAMP := _build/site-js.stamp
 # The book's pages as PyTorch notebooks (book/extensions/to_torch.py states the one rule), for nbval.
 NBVAL_TORCH := .scratch/nbval-torch
+# Every lab's student notebook and answer key, released for nbval (run on the same Python as the lab kernel).
+LAB_NOTEBOOKS := .scratch/labs
 # Book pages that are notebooks (MyST markdown with a kernelspec), as opposed to plain pages.
 NOTEBOOKS = $(shell grep -rl --include='*.md' '^kernelspec:' book)
 
@@ -107,12 +109,16 @@ book: html $(LITE_STAMP)
 # The book's pages converted to PyTorch notebooks, for nbval (which does not read MyST pages). As written,
 # on numtorch, each page runs once, in `make book`: Sphinx fails on a cell that raises (raise_on_error), and
 # its execution cache is cleared when anything under src/ changes (SRC_STAMP).
+# And the labs as released: a blank student notebook must run cleanly (its NotImplementedErrors surface only
+# in the check cells, which report them), an answer key to its end.
 notebooks: $(VENV_STAMP)
-	rm -rf $(NBVAL_TORCH)
+	rm -rf $(NBVAL_TORCH) $(LAB_NOTEBOOKS)
 	$(BIN)/python book/extensions/to_torch.py $(NBVAL_TORCH) $(NOTEBOOKS)
+	$(BIN)/labkit release --out $(LAB_NOTEBOOKS)/student >/dev/null
+	$(BIN)/labkit release --out $(LAB_NOTEBOOKS)/solution --solutions >/dev/null
 
-# Unit, parity, lab and site tests, plus every book page converted to PyTorch and run under nbval,
-# hidden assertion cells included.
+# Unit, parity, lab and site tests, plus under nbval every lab notebook and every book page converted to
+# PyTorch, hidden assertion cells included.
 # Two pytest runs: the site's tests (tests/site) need the built book; all the others start as
 # soon as torch and the notebooks are there, while Sphinx still builds the book.
 # Each on two workers; a test file (a notebook) runs whole in one worker (tests/conftest.py; the
@@ -126,7 +132,7 @@ PYTEST := $(BIN)/pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=300
 test: test-all-but-site test-site
 
 test-all-but-site: $(TORCH_STAMP) notebooks
-	$(PYTEST) tests $(NBVAL_TORCH) --ignore=tests/site
+	$(PYTEST) tests $(LAB_NOTEBOOKS) $(NBVAL_TORCH) --ignore=tests/site
 
 test-site: book
 	$(PYTEST) tests/site
