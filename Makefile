@@ -3,11 +3,25 @@
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DELETE_ON_ERROR:
-.PHONY: venv html book notebooks test test-all-but-site test-site lab bench clean
+.PHONY: venv html book notebooks check test test-all-but-site test-site lab bench clean
 # Two recipes at a time (CI has 2 cores): while pip fills the venv, npm fills node_modules; while
 # Sphinx runs the pages, the browser lab builds and the tests that need no built book run.
-# Each recipe's output is shown whole once it ends, so that two pytest runs do not interleave.
-MAKEFLAGS += --jobs=2 --output-sync=target
+MAKEFLAGS += --jobs=2
+# Each recipe's output is shown whole once it ends, so that two pytest runs do not interleave; but not
+# `make lab`'s, which runs until stopped: JupyterLab's URL must show as soon as it is printed.
+ifeq ($(filter lab,$(MAKECMDGOALS)),)
+MAKEFLAGS += --output-sync=target
+endif
+
+# The system tools the book and the tests need, checked before any work (.ci/prerequisites names the command
+# that installs what is missing): Chromium only for the tests.
+CHECKED_GOALS := book html test test-all-but-site test-site
+ifneq ($(filter $(CHECKED_GOALS),$(MAKECMDGOALS)),)
+$(shell bash .ci/prerequisites $(if $(filter test%,$(MAKECMDGOALS)),chromium) >&2)
+ifneq ($(.SHELLSTATUS),0)
+$(error system prerequisites missing (above))
+endif
+endif
 
 BIN := .venv/bin
 # Pages, labs and tests run many small kernels, often several processes at a time on 2 cores:
@@ -25,9 +39,10 @@ NODE_STAMP := node_modules/.installed
 SITE_JS := _build/site-js
 VENDOR := $(SITE_JS)/npm
 VENDOR_STAMP := _build/site-js.stamp
-NBVAL := .scratch/nbval
-# The same pages as PyTorch notebooks (book/extensions/to_torch.py states the one rule).
+# The book's pages as PyTorch notebooks (book/extensions/to_torch.py states the one rule), for nbval.
 NBVAL_TORCH := .scratch/nbval-torch
+# Every lab's student notebook and answer key, released for nbval (run on the same Python as the lab kernel).
+LAB_NOTEBOOKS := .scratch/labs
 # Book pages that are notebooks (MyST markdown with a kernelspec), as opposed to plain pages.
 NOTEBOOKS = $(shell grep -rl --include='*.md' '^kernelspec:' book)
 
@@ -91,19 +106,19 @@ book: html $(LITE_STAMP)
 	rm -rf _build/html/lite
 	cp -r $(LITE_APP) _build/html/lite
 
-# The book's notebooks for nbval, which does not read MyST pages: as written (numtorch), as
-# `jupytext --to ipynb` writes them (one process for all: jupytext takes seconds to import), and
-# converted to PyTorch.
+# The book's pages converted to PyTorch notebooks, for nbval (which does not read MyST pages). As written,
+# on numtorch, each page runs once, in `make book`: Sphinx fails on a cell that raises (raise_on_error), and
+# its execution cache is cleared when anything under src/ changes (SRC_STAMP).
+# And the labs as released: a blank student notebook must run cleanly (its NotImplementedErrors surface only
+# in the check cells, which report them), an answer key to its end.
 notebooks: $(VENV_STAMP)
-	rm -rf $(NBVAL) $(NBVAL_TORCH)
-	mkdir -p $(addprefix $(NBVAL)/,$(sort $(dir $(NOTEBOOKS))))
-	$(BIN)/python -c 'import sys, jupytext, pathlib; \
-	  [jupytext.write(jupytext.read(page), pathlib.Path(sys.argv[1], page).with_suffix(".ipynb")) for page in sys.argv[2:]]' \
-	  $(NBVAL) $(NOTEBOOKS)
+	rm -rf $(NBVAL_TORCH) $(LAB_NOTEBOOKS)
 	$(BIN)/python book/extensions/to_torch.py $(NBVAL_TORCH) $(NOTEBOOKS)
+	$(BIN)/labkit release --out $(LAB_NOTEBOOKS)/student >/dev/null
+	$(BIN)/labkit release --out $(LAB_NOTEBOOKS)/solution --solutions >/dev/null
 
-# Unit, parity, lab and site tests, plus every book notebook re-run under nbval: once as
-# written (numtorch) and once converted to PyTorch, hidden assertion cells included.
+# Unit, parity, lab and site tests, plus under nbval every lab notebook and every book page converted to
+# PyTorch, hidden assertion cells included.
 # Two pytest runs: the site's tests (tests/site) need the built book; all the others start as
 # soon as torch and the notebooks are there, while Sphinx still builds the book.
 # Each on two workers; a test file (a notebook) runs whole in one worker (tests/conftest.py; the
@@ -117,16 +132,25 @@ PYTEST := $(BIN)/pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=300
 test: test-all-but-site test-site
 
 test-all-but-site: $(TORCH_STAMP) notebooks
-	$(PYTEST) tests $(NBVAL) $(NBVAL_TORCH) --ignore=tests/site
+	$(PYTEST) tests $(LAB_NOTEBOOKS) $(NBVAL_TORCH) --ignore=tests/site
 
 test-site: book
 	$(PYTEST) tests/site
 
+# The loop to live in (a minute on two quiet cores): every test that starts no kernel, server or browser and
+# needs no built book (the markers of pyproject.toml, set in tests/conftest.py), parity tests against torch
+# included.
+CHECK := not kernels and not browser and not site and not pyodide and not slow
+check: $(TORCH_STAMP)
+	$(BIN)/pytest tests -m '$(CHECK)' -n 2 --timeout=300 --durations=10
+
 # Releases the student notebooks into workspace/ (never overwriting one), installs the lab kernel
 # (the grader's environment) and JupyterLab's settings into .venv, then starts JupyterLab there:
 # as root too, and printing the URL to open where there is no display.
+# `make lab LAB_DIR=DIR` opens DIR instead (a command-line variable only: CI systems export WORKSPACE).
+LAB_DIR := workspace
 lab: $(VENV_STAMP)
-	$(BIN)/labkit lab workspace
+	$(BIN)/labkit lab $(LAB_DIR)
 
 # Speed goals are benchmarks that print figures, not tests: numtorch against torch, each in its
 # own process at its own default threading (bench.py drops the thread settings exported above),

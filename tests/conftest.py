@@ -4,6 +4,7 @@ Where Chromium (or Playwright) is missing, browser tests skip on a developer's m
 under CI (``CI=true``), so that they can never vanish from a CI run unnoticed.
 """
 import os
+import warnings
 from pathlib import Path
 
 import pytest
@@ -43,7 +44,25 @@ def browser():
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield chromium
-        chromium.close()
+        try:
+            chromium.close()
+        except Exception as error:  # leaving sync_playwright() kills it anyway: the tests have their results
+            warnings.warn(f"Chromium did not close cleanly: {error}")
+
+
+# ---- Tiers -------------------------------------------------------------------------------------------------------
+# `make check` runs the tests that carry none of these markers (pyproject.toml describes each): the engine, the
+# widgets, the labs' checks run in-process, the packaging's static checks. A file that is wholly one tier is
+# named here; a test alone in its tier carries the marker itself; any test that uses Chromium is `browser`.
+TIERS = {
+    "tests/labs/test_browser.py": "kernels",
+    "tests/labs/test_grader.py": "kernels",
+    "tests/labs/test_grading_labs.py": "kernels",
+    "tests/labs/test_red_team.py": "kernels",
+    "tests/labs/test_sandbox.py": "kernels",
+    "tests/site/test_lite.py": "pyodide",
+    "tests/site/test_lite_build.py": "pyodide",
+}
 
 
 # ---- Two workers (`make test` runs pytest -n 2 --dist loadfile) ---------------------------------------------
@@ -51,7 +70,7 @@ def browser():
 # module's fixtures (the red team's one gradebook run) are built once. Files that write to one shared place
 # form one unit, so that they never run at the same time.
 SHARED_UNITS = {
-    # `labkit lab` writes the lab kernel and JupyterLab's settings into .venv, which the other one reads.
+    # `labkit lab` and `make lab` write the lab kernel and JupyterLab's settings into .venv, which the other reads.
     "tests/labs/test_browser.py": "tests/labs (labkit lab)",
     "tests/labs/test_workspace.py": "tests/labs (labkit lab)",
 }
@@ -62,6 +81,9 @@ SHARED_UNITS = {
 SPLIT_FILES = {"tests/site/test_lite.py"}
 
 
+# xdist's own way to group tests (--dist loadgroup, xdist_group marks) groups nothing under pytest 9.2, without a
+# word (pytest-dev/pytest-xdist#1386: it renames node ids, which pytest 9.2's structured ids ignore). So the file
+# scheduler's private _split_scope is overridden instead: if it ever goes, this fails loudly.
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
     if config.getvalue("dist") != "loadfile":
@@ -74,3 +96,20 @@ def pytest_xdist_make_scheduler(config, log):
             return nodeid if scope in SPLIT_FILES else SHARED_UNITS.get(scope, scope)
 
     return SharedFileScheduling(config, log)
+
+
+# First, so that `-m` (pytest's own hook of this name) sees the tiers' marks.
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    root = Path(config.rootpath)
+    for item in items:
+        path = Path(item.path)
+        path = path.relative_to(root).as_posix() if path.is_relative_to(root) else ""
+        if path in TIERS:
+            item.add_marker(TIERS[path])
+        if path.endswith(".ipynb"):  # a book page or a lab under nbval, in a kernel
+            item.add_marker("kernels")
+        if path.startswith("tests/site/"):
+            item.add_marker("site")
+        if "browser" in getattr(item, "fixturenames", ()):  # nbval's cells have no fixtures
+            item.add_marker("browser")

@@ -1,3 +1,3 @@
-from labkit.cli import main
+from labkit.command import main
 
 raise SystemExit(main())

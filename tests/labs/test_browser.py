@@ -15,6 +15,7 @@ import nbformat
 import pytest
 
 from labtools import free_port
+from processes import stop
 from labkit.grader.fence import labkit_env
 
 
@@ -31,7 +32,7 @@ def jupyterlab(tmp_path):
     server = subprocess.Popen(
         [sys.executable, "-m", "labkit", "lab", str(workspace), "--no-browser", "--ip=127.0.0.1", f"--port={port}",
          f"--IdentityProvider.token={token}"],
-        env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "jupyterlab.log", "w"))
+        env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "jupyterlab.log", "w"), start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
@@ -46,8 +47,7 @@ def jupyterlab(tmp_path):
             pytest.fail("JupyterLab did not start: " + (tmp_path / "jupyterlab.log").read_text()[-2000:])
         yield base, token
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop(server)
 
 
 def run_all_cells(page, base, token, notebook):

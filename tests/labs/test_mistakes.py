@@ -12,6 +12,11 @@ from labkit.labs import CHECK_TAG, HIDDEN_TAG, load_labs
 LABS = {lab.name: lab for lab in load_labs()}
 
 
+def tiered(lab_name, *values):
+    """A parameter set, marked slow for the capstone, whose answer key trains its network before any check runs."""
+    return pytest.param(lab_name, *values, marks=pytest.mark.slow if lab_name == "4_capstone" else ())
+
+
 @functools.lru_cache(maxsize=None)
 def solution_namespace(lab_name: str) -> dict:
     """Run the answer key's code cells (not its check cells) in a fresh namespace, as a kernel would."""
@@ -36,7 +41,7 @@ def test_every_lab_has_a_catalogue_of_at_least_six_mistakes():
         assert {m.check for m in mistakes} <= checks, lab_name
 
 
-@pytest.mark.parametrize("lab_name", sorted(LABS))
+@pytest.mark.parametrize("lab_name", [tiered(lab) for lab in sorted(LABS)])
 def test_the_solution_passes_every_check(lab_name):
     bank = bank_of(lab_name)
     for check in bank.checks:
@@ -45,7 +50,7 @@ def test_the_solution_passes_every_check(lab_name):
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # some buggy layers divide by zero on purpose
-@pytest.mark.parametrize("lab_name, mistake", [(lab, m) for lab, ms in CATALOGUE.items() for m in ms],
+@pytest.mark.parametrize("lab_name, mistake", [tiered(lab, m) for lab, ms in CATALOGUE.items() for m in ms],
                          ids=lambda v: str(v).replace(" ", "-"))
 def test_each_mistake_loses_points_with_its_own_message(lab_name, mistake):
     namespace = dict(solution_namespace(lab_name))
@@ -57,7 +62,7 @@ def test_each_mistake_loses_points_with_its_own_message(lab_name, mistake):
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
-@pytest.mark.parametrize("lab_name", sorted(CATALOGUE))
+@pytest.mark.parametrize("lab_name", [tiered(lab) for lab in sorted(CATALOGUE)])
 def test_no_two_mistakes_of_a_lab_get_the_same_message(lab_name):
     messages = {}
     bank = bank_of(lab_name)

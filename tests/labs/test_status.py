@@ -52,6 +52,7 @@ def first_code_cell(nb):
     return next(c for c in nb.cells if c.cell_type == "code")
 
 
+@pytest.mark.kernels  # the workspace's notebooks run in the lab kernel
 def test_a_check_cell_saves_text_html_and_the_json_result(workspace):
     nb = nbformat.read(workspace / "2_dropout.ipynb", as_version=4)
     check = next(c for c in nb.cells if "check_task2" in c.source)
@@ -64,6 +65,7 @@ def test_a_check_cell_saves_text_html_and_the_json_result(workspace):
     assert {c["task"] for c in result["checks"]} == {2} and not all(c["passed"] for c in result["checks"])
 
 
+@pytest.mark.kernels  # the workspace's notebooks run in the lab kernel
 def test_status_prints_each_lab_and_task_from_the_saved_checks_and_modifies_nothing(workspace):
     before = {p.name: sha256(p) for p in workspace.iterdir()}
     done = labkit("status", str(workspace))
@@ -91,6 +93,7 @@ def test_status_refuses_a_folder_that_does_not_exist(tmp_path):
     assert done.returncode != 0 and "no folder" in done.stderr
 
 
+@pytest.mark.kernels  # the workspace's notebooks run in the lab kernel
 def test_a_lab_s_first_cell_shows_its_progress_from_the_saved_notebook(workspace, monkeypatch, capsys):
     nb = nbformat.read(workspace / "2_dropout.ipynb", as_version=4)
     first = first_code_cell(nb)

@@ -18,6 +18,7 @@ import sys
 import pytest
 
 from labkit.labs import load_labs
+from processes import stop
 from test_lite_build import build  # noqa: F401  (book/lite/build.py, a fixture)
 from test_site import ROOT
 from test_widgets_site import shown, wait_for_change
@@ -39,8 +40,7 @@ def site_url(site_root):
         port = re.search(r"port (\d+)", server.stdout.readline())[1]
         yield f"http://127.0.0.1:{port}/"
     finally:
-        server.terminate()
-        server.wait(10)
+        stop(server)
 
 
 def open_in_lab(site_page, notebook):

@@ -8,7 +8,7 @@ What holds, and where (the threat model is in labs/README.md):
   devices, ``/proc`` and size-limited tmpfs folders (``/tmp``, ``/dev/shm``, its home and ``TMPDIR``): no
   answer key, labkit source, git folder, other checkout or submission is there to be read. Limits count the
   whole submission, not one process: at most ``PROCESSES`` processes and threads (``RLIMIT_NPROC`` for a uid
-  that only this grading uses), and the grader's watchdog (labkit.grade) ends the kernel when all its
+  that only this grading uses), and the grader's watchdog (Watchdog, run by labkit.grader.kernel_client) ends the kernel when all its
   processes together hold more than ``MEMORY`` bytes or its work folder more than ``DISK``.
 - **As root**: each grading runs as a uid of its own (``uid_for_grading``), so neither the process limit nor
   a signal reaches another submission's kernel.

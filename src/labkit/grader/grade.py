@@ -2,7 +2,7 @@
 
 The learner's code runs in a kernel (labkit.grader.fence); the tests, the reference engine, the
 answer keys and the secret inputs stay in this process, which computes every verdict. A test
-reaches the learner's code only through the probe in the kernel (labkit.probe): one cell per
+reaches the learner's code only through the probe in the kernel (labkit.in_kernel.probe): one cell per
 request, a fresh nonce each, exactly one well-formed answer counted. No answer, two answers,
 an answer to another request, or a dead kernel: that test scores 0 and the row is flagged for
 review, with the reason.
