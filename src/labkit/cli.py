@@ -63,6 +63,15 @@ def main(argv: list[str] | None = None) -> int:
     p = commands.add_parser("install", help="install the lab kernel and JupyterLab's lab settings into PREFIX")
     p.add_argument("--prefix", default=sys.prefix, help="default: this Python's environment, %(default)s")
 
+    p = commands.add_parser("export", help="write LAB for a platform: a Gradescope autograder zip, or a GitHub "
+                                           "Classroom starter repository (labs/README.md, \"On the platforms\")")
+    p.add_argument("platform", choices=("gradescope", "classroom"))
+    p.add_argument("lab")
+    p.add_argument("--out", required=True, help="the zip (gradescope) or the new repository's folder (classroom)")
+    p.add_argument("--hidden-visibility", default="after_published",
+                   choices=("hidden", "after_due_date", "after_published", "visible"),
+                   help="(gradescope) when learners see the hidden tests' results (default: %(default)s)")
+
     for sub in commands.choices.values():  # --labs reads naturally after the command too
         sub.add_argument("--labs", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -80,6 +89,15 @@ def main(argv: list[str] | None = None) -> int:
         if not Path(args.folder).is_dir():
             parser.error(f"no folder {args.folder} (`make lab` or `labkit release --out {args.folder}` makes it)")
         print(folder_report(args.folder, labs))
+        return 0
+
+    if args.command == "export":
+        from labkit.export import export  # only here: it imports the packaging tools
+
+        chosen = {lab.name: lab for lab in labs}.get(args.lab)
+        if chosen is None:
+            parser.error(f"no such lab: {args.lab} (labs: {', '.join(l.name for l in labs)})")
+        print(f"wrote {export(args.platform, chosen, args.out, args.hidden_visibility)}")
         return 0
 
     if args.command == "lab":

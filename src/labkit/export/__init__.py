@@ -1,0 +1,22 @@
+"""Exports of a lab to the platforms instructors already use: `labkit export gradescope` (an autograder zip)
+and `labkit export classroom` (a GitHub Classroom starter repository). Both install labkit from its own wheel
+and the packages it grades with, pinned (labkit.export.environment)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from labkit.labs import Lab
+
+
+def export(platform: str, lab: Lab, out: str | Path, hidden_visibility: str = "after_published") -> Path:
+    """`labkit export PLATFORM LAB --out OUT`: write the artifact, return its path."""
+    if platform == "gradescope":
+        from labkit.export import gradescope
+
+        return gradescope.build(lab, out, hidden_visibility)
+    if platform == "classroom":
+        from labkit.export import classroom
+
+        return classroom.build(lab, out)
+    raise ValueError(f"expected gradescope or classroom, but got {platform!r}")
