@@ -97,7 +97,11 @@ def main(argv: list[str] | None = None) -> int:
         chosen = {lab.name: lab for lab in labs}.get(args.lab)
         if chosen is None:
             parser.error(f"no such lab: {args.lab} (labs: {', '.join(l.name for l in labs)})")
-        print(f"wrote {export(args.platform, chosen, args.out, args.hidden_visibility)}")
+        try:
+            print(f"wrote {export(args.platform, chosen, args.out, args.hidden_visibility)}")
+        except (FileExistsError, ValueError, RuntimeError) as error:
+            print(f"labkit export: {error}", file=sys.stderr)
+            return 1
         return 0
 
     if args.command == "lab":

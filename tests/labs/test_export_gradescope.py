@@ -126,7 +126,8 @@ def test_setup_installs_exactly_the_pins_without_torch_and_they_meet_requirement
     assert 'pip install --no-deps -r "$SOURCE/requirements.txt"' in setup
     assert 'pip install --no-deps "$SOURCE"/numtorch-*.whl' in setup
     listed = subprocess.run([str(root / "venv" / "bin" / "python"), "-m", "pip", "list", "--format", "json",
-                             "--exclude", "pip", "--exclude", "setuptools"], capture_output=True, text=True, check=True).stdout
+                             "--exclude", "pip", "--exclude", "setuptools"],
+                            capture_output=True, text=True, check=True).stdout
     # pip and setuptools are what `python3 -m venv` seeds, not what setup.sh installs.
     installed = {f"{p['name'].lower().replace('_', '-')}=={p['version']}" for p in json.loads(listed)}
     assert installed == {pin.lower() for pin in pins} | {"numtorch==0.1.0"}

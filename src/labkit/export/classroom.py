@@ -9,12 +9,11 @@ over a clone of the classroom's repositories, or the Gradescope export.
 The workflow follows GitHub Classroom's own: it grades the notebook once with `labkit grade --json`, then one
 `classroom-resources/autograding-command-grader` step per public check, worth that check's points (the action
 awards them when its command exits 0), and `classroom-resources/autograding-grading-reporter` reports the
-points to Classroom. Each step's command is `python -m labkit.export.classroom RESULT CHECK`.
+points to Classroom. Each step's command is `python -m labkit.export.classroom_check RESULT CHECK`.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 import string
 import sys
@@ -27,7 +26,7 @@ import nbformat
 import yaml
 
 from labkit.export.environment import build_wheel, pinned_requirements
-from labkit.grade import bank_of, plain
+from labkit.grade import bank_of
 from labkit.labs import SOURCE_NAME, Lab
 
 WORKFLOW = Path(".github/workflows/classroom.yml")
@@ -48,8 +47,8 @@ def workflow(lab: Lab) -> dict:
     steps = [
         {"name": "Checkout code", "uses": "actions/checkout@v4"},
         {"name": "Set up Python", "uses": "actions/setup-python@v5", "with": {"python-version": python}},
-        {"name": "Install labkit", "run": "python -m pip install --no-deps -r .labkit/requirements.txt\n"
-                                         "python -m pip install --no-deps .labkit/numtorch-*.whl\n"},
+        {"name": "Install labkit", "run": "python -m pip install --no-deps -r .labkit/requirements.txt && "
+                                         "python -m pip install --no-deps .labkit/numtorch-*.whl"},
         # Never fails the job: a notebook that cannot be graded scores 0 on every check below, which says why.
         {"name": "Grade the notebook", "run": grade_command(lab) + " || true", "timeout-minutes": 15},
     ]
@@ -59,7 +58,7 @@ def workflow(lab: Lab) -> dict:
             raise ValueError(f"GitHub Classroom awards whole points, but {check.name} is worth {check.points:g}")
         ids.append(check.name.replace("_", "-"))
         steps.append({"name": check.name, "id": ids[-1], "uses": COMMAND_GRADER, "with": {
-            "test-name": check.name, "command": f"python -m labkit.export.classroom {RESULT} {check.name}",
+            "test-name": check.name, "command": f"python -m labkit.export.classroom_check {RESULT} {check.name}",
             "timeout": 1, "max-score": int(check.points)}})
     steps.append({"name": "Autograding Reporter", "uses": REPORTER,
                   "env": {f"{i.upper()}_RESULTS": f"${{{{steps.{i}.outputs.result}}}}" for i in ids},
@@ -73,7 +72,8 @@ def workflow(lab: Lab) -> dict:
 def public_source(lab: Lab) -> str:
     """The lab's source as the student sees it: the student notebook as MyST, named checks and all."""
     notebook = lab.student_notebook()
-    notebook.metadata["labkit"] = lab.meta
+    notebook.metadata["labkit"] = lab.meta  # the check module: what `labkit grade` reads from a lab's source
+    notebook.metadata["jupytext"] = {"notebook_metadata_filter": "labkit,kernelspec"}
     return jupytext.writes(notebook, fmt="md:myst")
 
 
@@ -101,28 +101,3 @@ def build(lab: Lab, out: str | Path) -> Path:
                                 f"classroom`).\n" + yaml.safe_dump(workflow(lab), sort_keys=False, width=120),
                                 encoding="utf-8")
     return out
-
-
-def passed(result_file: str, check: str) -> int:
-    """0 when `check` passed in the `labkit grade --json` result; prints the check's verdict for the learner."""
-    try:
-        graded = json.loads(Path(result_file).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        print(f"{check}: the notebook was not graded (no result in {result_file}): see the step that grades it")
-        return 1
-    if graded.get("ungradable"):
-        print(plain(f"{check}: the notebook could not be graded: {graded['ungradable']}"))
-        return 1
-    for test in graded.get("tests", []):
-        if test.get("name") == check:
-            print(plain(f"{check}: {test['score']:g}/{test['max_score']:g}"
-                        + (f": {test['message']}" if test["message"] else "")))
-            return 0 if test["passed"] else 1
-    print(f"{check}: expected a result for this check in {result_file}, but it has none")
-    return 1
-
-
-if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        sys.exit(f"usage: python -m labkit.export.classroom RESULT_JSON CHECK_NAME, but got {sys.argv[1:]}")
-    sys.exit(passed(sys.argv[1], sys.argv[2]))
