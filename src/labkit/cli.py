@@ -63,11 +63,12 @@ def main(argv: list[str] | None = None) -> int:
     p = commands.add_parser("install", help="install the lab kernel and JupyterLab's lab settings into PREFIX")
     p.add_argument("--prefix", default=sys.prefix, help="default: this Python's environment, %(default)s")
 
-    p = commands.add_parser("export", help="write LAB for a platform: a Gradescope autograder zip, or a GitHub "
-                                           "Classroom starter repository (labs/README.md, \"On the platforms\")")
-    p.add_argument("platform", choices=("gradescope", "classroom"))
+    p = commands.add_parser("export", help="write LAB for a platform: a Gradescope autograder zip, a GitHub Classroom "
+                                           "starter repository, or a JupyterHub content folder (labs/README.md)")
+    p.add_argument("platform", choices=("gradescope", "classroom", "hub"))
     p.add_argument("lab")
-    p.add_argument("--out", required=True, help="the zip (gradescope) or the new repository's folder (classroom)")
+    p.add_argument("--out", required=True, help="the zip (gradescope), the new repository's folder (classroom), or "
+                                                 "the content folder, which may hold other labs (hub)")
     p.add_argument("--hidden-visibility", default="after_published",
                    choices=("hidden", "after_due_date", "after_published", "visible"),
                    help="(gradescope) when learners see the hidden tests' results (default: %(default)s)")

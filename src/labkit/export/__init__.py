@@ -1,6 +1,7 @@
-"""Exports of a lab to the platforms instructors already use: `labkit export gradescope` (an autograder zip)
-and `labkit export classroom` (a GitHub Classroom starter repository). Both install labkit from its own wheel
-and the packages it grades with, pinned (labkit.export.environment)."""
+"""Exports of a lab to the platforms instructors already use: `labkit export gradescope` (an autograder zip),
+`labkit export classroom` (a GitHub Classroom starter repository) and `labkit export hub` (a JupyterHub's content
+folder, for nbgitpuller links). The first two install labkit from its own wheel and the packages it grades with,
+pinned (labkit.export.environment)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,12 @@ def export(platform: str, lab: "Lab", out: str | Path, hidden_visibility: str = 
         from labkit.export import gradescope
 
         return gradescope.build(lab, out, hidden_visibility)
+    if platform == "hub":
+        from labkit.export import hub
+
+        return hub.build(lab, out)
     if platform == "classroom":
         from labkit.export import classroom
 
         return classroom.build(lab, out)
-    raise ValueError(f"expected gradescope or classroom, but got {platform!r}")
+    raise ValueError(f"expected gradescope, classroom or hub, but got {platform!r}")

@@ -21,11 +21,11 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
-import jupytext
 import nbformat
 import yaml
 
 from labkit.export.environment import build_wheel, pinned_requirements
+from labkit.export.public import public_source
 from labkit.grade import bank_of
 from labkit.labs import SOURCE_NAME, Lab
 
@@ -67,14 +67,6 @@ def workflow(lab: Lab) -> dict:
             "permissions": {"checks": "write", "actions": "read", "contents": "read"},
             "jobs": {"run-autograding-tests": {"runs-on": "ubuntu-latest",
                                                "if": "github.actor != 'github-classroom[bot]'", "steps": steps}}}
-
-
-def public_source(lab: Lab) -> str:
-    """The lab's source as the student sees it: the student notebook as MyST, named checks and all."""
-    notebook = lab.student_notebook()
-    notebook.metadata["labkit"] = lab.meta  # the check module: what `labkit grade` reads from a lab's source
-    notebook.metadata["jupytext"] = {"notebook_metadata_filter": "labkit,kernelspec"}
-    return jupytext.writes(notebook, fmt="md:myst")
 
 
 def build(lab: Lab, out: str | Path) -> Path:
