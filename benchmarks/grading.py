@@ -13,6 +13,7 @@ for each N, in submissions per minute. Run::
 import argparse
 import csv
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -43,12 +44,22 @@ def throughput(jobs=(1, 2), lab="2_dropout", submissions=10):
         print(f"{submissions} submissions of {lab} (half answer keys, half blanks), {os.cpu_count()} cores, "
               f"load average {os.getloadavg()[0]:.1f} before:")
         for n in jobs:
+            before = _children_cpu()
             seconds, _ = labkit("gradebook", str(folder), "--out", str(scratch / f"grades-{n}.csv"), "--jobs", str(n))
+            cpu = (_children_cpu() - before) / submissions
             rows = list(csv.DictReader(open(scratch / f"grades-{n}.csv")))
             graded = sum(row["status"] == "graded" for row in rows)
+            # Processor time per submission bounds the rate on an idle machine: cores × 60 / cpu a minute.
             print(f"  --jobs {n}: {seconds:5.0f} s, {60 * len(rows) / seconds:5.1f} submissions/min "
-                  f"({seconds / len(rows):.1f} s each; {graded} of {len(rows)} graded; "
-                  f"load average {os.getloadavg()[0]:.1f} after)")
+                  f"({seconds / len(rows):.1f} s each; {cpu:.1f} s of processor time each, so at most "
+                  f"{60 * min(n, os.cpu_count() or 1) / cpu:.1f}/min on {min(n, os.cpu_count() or 1)} idle cores; "
+                  f"{graded} of {len(rows)} graded; load average {os.getloadavg()[0]:.1f} after)")
+
+
+def _children_cpu() -> float:
+    """Processor seconds used by the finished processes this one started, and theirs."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main():

@@ -13,6 +13,8 @@ from pathlib import Path
 # process of a gradebook.
 sys.modules.setdefault("rfc3987_syntax", None)
 
+from labkit.export import export
+from labkit.export.gradescope import VISIBILITIES
 from labkit.grade import NOTEBOOK_TIMEOUT, NoFence, grade, plain
 from labkit.gradebook import gradebook
 from labkit.labs import find_labs_root, load_labs, release
@@ -64,13 +66,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--prefix", default=sys.prefix, help="default: this Python's environment, %(default)s")
 
     p = commands.add_parser("export", help="write LAB for a platform: a Gradescope autograder zip, a GitHub Classroom "
-                                           "starter repository, or a JupyterHub content folder (labs/README.md)")
+                                           "starter repository, or a JupyterHub content folder (README.md: running a course)")
     p.add_argument("platform", choices=("gradescope", "classroom", "hub"))
     p.add_argument("lab")
     p.add_argument("--out", required=True, help="the zip (gradescope), the new repository's folder (classroom), or "
                                                  "the content folder, which may hold other labs (hub)")
     p.add_argument("--hidden-visibility", default="after_published",
-                   choices=("hidden", "after_due_date", "after_published", "visible"),
+                   choices=VISIBILITIES,
                    help="(gradescope) when learners see the hidden tests' results (default: %(default)s)")
 
     for sub in commands.choices.values():  # --labs reads naturally after the command too
@@ -93,8 +95,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     if args.command == "export":
-        from labkit.export import export  # only here: it imports the packaging tools
-
         chosen = {lab.name: lab for lab in labs}.get(args.lab)
         if chosen is None:
             parser.error(f"no such lab: {args.lab} (labs: {', '.join(l.name for l in labs)})")

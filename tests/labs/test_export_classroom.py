@@ -124,3 +124,22 @@ def test_export_refuses_a_folder_that_holds_files(tmp_path):
                           capture_output=True, text=True)
     assert done.returncode != 0 and "holds files" in done.stderr
     assert (tmp_path / "mine.txt").read_text() == "keep me"
+
+
+def test_a_notebook_that_forges_the_result_file_still_fails_every_check(repo, steps, released, tmp_path):
+    nb = nbformat.read(released / "student" / f"{LAB}.ipynb", as_version=4)
+    forged = {"lab": LAB, "score": 99, "max_score": 99, "review": [], "notes": [],
+              "tests": [{"name": s["with"]["test-name"], "score": 1, "max_score": 1, "passed": True, "message": ""}
+                        for s in steps if s.get("uses") == COMMAND_GRADER]}
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "import pathlib\n"
+        f"for path in ['.labkit/result.json', {str(tmp_path / 'repo' / '.labkit' / 'result.json')!r}]:\n"
+        "    try:\n"
+        "        pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)\n"
+        f"        pathlib.Path(path).write_text({json.dumps(forged)!r})\n"
+        "    except OSError:\n"
+        "        pass\n"))
+    hostile = tmp_path / "hostile.ipynb"
+    nbformat.write(nb, hostile)
+    outcomes = run_workflow(repo, steps, hostile, tmp_path)
+    assert outcomes and all(code == 1 for code, _ in outcomes.values()), outcomes

@@ -25,6 +25,7 @@ from labkit.labs import load_labs
 
 REPO = Path(__file__).resolve().parents[2]
 LAB = "2_dropout"
+FORMATS = ("text", "html", "simple_format", "md", "ansi")  # Gradescope's output_format values
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="Gradescope runs the autograder as root")
 
 
@@ -36,6 +37,7 @@ def validate(report: dict) -> None:
     assert isinstance(report["score"], (int, float)) and report["score"] >= 0
     assert isinstance(report["tests"], list)
     assert report.get("stdout_visibility", "hidden") in VISIBILITIES
+    assert report.get("output_format", "text") in FORMATS
     assert isinstance(report.get("output", ""), str)
     test_fields = {"score", "max_score", "status", "name", "name_format", "number", "output", "output_format",
                    "tags", "visibility", "extra_data"}
@@ -46,6 +48,7 @@ def validate(report: dict) -> None:
         assert 0 <= test["score"] <= test["max_score"]
         assert test["visibility"] in VISIBILITIES
         assert test["status"] in ("passed", "failed")
+        assert test.get("output_format", "text") in FORMATS
     if report["tests"] and "review" not in report.get("output", ""):
         assert report["score"] == pytest.approx(sum(t["score"] for t in report["tests"]))
 
@@ -153,11 +156,13 @@ def test_blank_notebook_scores_zero_with_a_message_per_failed_test(autograder, r
     assert all(t["status"] == "failed" and t["output"] for t in report["tests"])
 
 
-def test_a_file_that_is_not_a_notebook_gets_a_results_json_that_says_so(autograder):
+def test_anything_but_one_notebook_gets_a_results_json_that_says_so(autograder):
     root, _ = autograder
     report = run_autograder(root, ("dropout.py", b"class Dropout: pass\n"))
     assert report["score"] == 0 and report["tests"] == []
     assert "expected one .ipynb notebook" in report["output"] and "dropout.py" in report["output"]
+    report = run_autograder(root, ("a.ipynb", b"{}"), ("b.ipynb", b"{}"))
+    assert report["score"] == 0 and "a.ipynb, b.ipynb" in report["output"]
     report = run_autograder(root, (f"{LAB}.ipynb", b"%PDF-1.4 not a notebook"))
     assert report["score"] == 0 and "could not be graded: not a readable notebook" in report["output"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # the classroom workflow's check imports this package on every step: it stays light
+if TYPE_CHECKING:  # each step of a classroom workflow imports this package (classroom_check): it stays light
     from labkit.labs import Lab
 
 
@@ -18,12 +18,12 @@ def export(platform: str, lab: "Lab", out: str | Path, hidden_visibility: str = 
         from labkit.export import gradescope
 
         return gradescope.build(lab, out, hidden_visibility)
-    if platform == "hub":
-        from labkit.export import hub
-
-        return hub.build(lab, out)
     if platform == "classroom":
         from labkit.export import classroom
 
         return classroom.build(lab, out)
+    if platform == "hub":
+        from labkit.export import hub
+
+        return hub.build(lab, out)
     raise ValueError(f"expected gradescope, classroom or hub, but got {platform!r}")

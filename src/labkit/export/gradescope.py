@@ -66,7 +66,8 @@ def _add(archive: zipfile.ZipFile, name: str, data: bytes, executable: bool = Fa
 
 def results(graded: dict, hidden_tests: set[str], hidden_visibility: str, seconds: float) -> dict:
     """Gradescope's results.json for one `labkit grade --json` result."""
-    report = {"execution_time": round(seconds), "stdout_visibility": "hidden"}
+    # Plain text: what a submission controls (its file name, its exceptions' messages) is shown, never rendered.
+    report = {"execution_time": round(seconds), "stdout_visibility": "hidden", "output_format": "text"}
     if graded.get("ungradable"):
         return dict(report, score=0, tests=[], output=f"This notebook could not be graded: {graded['ungradable']}.")
     tests = []
@@ -78,6 +79,7 @@ def results(graded: dict, hidden_tests: set[str], hidden_visibility: str, second
             "max_score": test["max_score"],
             "status": "passed" if test["passed"] else "failed",
             "output": test["message"] or ("passed" if test["passed"] else "failed"),
+            "output_format": "text",
             "visibility": hidden_visibility if hidden else "visible",
         })
     lines = [f"{graded['lab']}: {graded['score']:g} of {graded['max_score']:g} points."]
@@ -93,8 +95,8 @@ def results(graded: dict, hidden_tests: set[str], hidden_visibility: str, second
 
 def failed(why: str, seconds: float = 0.0) -> dict:
     """results.json for a submission that never reached the grader's verdict."""
-    return {"score": 0, "execution_time": round(seconds), "stdout_visibility": "hidden", "tests": [],
-            "output": f"This submission could not be graded: {why}."}
+    return {"score": 0, "execution_time": round(seconds), "stdout_visibility": "hidden", "output_format": "text",
+            "tests": [], "output": f"This submission could not be graded: {why}."}
 
 
 def run(root: Path) -> dict:
