@@ -2,11 +2,18 @@
 
 Goals: one submission <= 20 s; 30 submissions <= 3 minutes on 2 cores. The 30 are the
 five labs' answer keys and blank student versions, three copies each, in one folder (so each
-notebook's lab comes from its metadata, as `labkit gradebook` allows without `--lab`). Run::
+notebook's lab comes from its metadata, as `labkit gradebook` allows without `--lab`).
+
+Then throughput: one lab's folder of answer keys and blanks (half each) graded by `labkit gradebook --jobs N`
+for each N, in submissions per minute. Run::
 
     .venv/bin/python benchmarks/grading.py
+    .venv/bin/python benchmarks/grading.py --throughput-only --jobs 1 2 --submissions 10
 """
+import argparse
 import csv
+import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -23,7 +30,50 @@ def labkit(*args):
     return time.monotonic() - started, done.stdout
 
 
+def throughput(jobs=(1, 2), lab="2_dropout", submissions=10):
+    """Submissions per minute of `labkit gradebook --jobs N` on `submissions` notebooks of `lab`."""
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        labkit("release", "--out", str(scratch / "student"), lab)
+        labkit("release", "--out", str(scratch / "solution"), "--solutions", lab)
+        folder = scratch / lab  # the folder's name assigns the lab, as for a real hand-in
+        folder.mkdir()
+        for number in range(submissions):
+            kind = ("solution", "student")[number % 2]
+            shutil.copy(scratch / kind / f"{lab}.ipynb", folder / f"{kind}-{number}.ipynb")
+        print(f"{submissions} submissions of {lab} (half answer keys, half blanks), {os.cpu_count()} cores, "
+              f"load average {os.getloadavg()[0]:.1f} before:")
+        for n in jobs:
+            before = _children_cpu()
+            seconds, _ = labkit("gradebook", str(folder), "--out", str(scratch / f"grades-{n}.csv"), "--jobs", str(n))
+            cpu = (_children_cpu() - before) / submissions
+            rows = list(csv.DictReader(open(scratch / f"grades-{n}.csv")))
+            graded = sum(row["status"] == "graded" for row in rows)
+            # Processor time per submission bounds the rate on an idle machine: cores × 60 / cpu a minute.
+            print(f"  --jobs {n}: {seconds:5.0f} s, {60 * len(rows) / seconds:5.1f} submissions/min "
+                  f"({seconds / len(rows):.1f} s each; {cpu:.1f} s of processor time each, so at most "
+                  f"{60 * min(n, os.cpu_count() or 1) / cpu:.1f}/min on {min(n, os.cpu_count() or 1)} idle cores; "
+                  f"{graded} of {len(rows)} graded; load average {os.getloadavg()[0]:.1f} after)")
+
+
+def _children_cpu() -> float:
+    """Processor seconds used by the finished processes this one started, and theirs."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--throughput-only", action="store_true", help="skip the single and 30-notebook runs")
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2, os.cpu_count() or 1])
+    parser.add_argument("--submissions", type=int, default=10)
+    args = parser.parse_args()
+    if not args.throughput_only:
+        single_and_thirty()
+    throughput(tuple(dict.fromkeys(args.jobs)), submissions=args.submissions)
+
+
+def single_and_thirty():
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         labkit("release", "--out", str(scratch / "student"))

@@ -56,10 +56,12 @@ def browser():
 # named here; a test alone in its tier carries the marker itself; any test that uses Chromium is `browser`.
 TIERS = {
     "tests/labs/test_browser.py": "kernels",
+    "tests/labs/test_fence.py": "kernels",
+    "tests/labs/test_fence_parts.py": "kernels",
     "tests/labs/test_grader.py": "kernels",
+    "tests/labs/test_gradebook_output.py": "kernels",
     "tests/labs/test_grading_labs.py": "kernels",
     "tests/labs/test_red_team.py": "kernels",
-    "tests/labs/test_sandbox.py": "kernels",
     "tests/site/test_lite.py": "pyodide",
     "tests/site/test_lite_build.py": "pyodide",
 }

@@ -13,6 +13,8 @@ from pathlib import Path
 # process of a gradebook.
 sys.modules.setdefault("rfc3987_syntax", None)
 
+from labkit.export import export
+from labkit.export.gradescope import VISIBILITIES
 from labkit.grader.grade import NOTEBOOK_TIMEOUT, NoFence, grade
 from labkit.grader.gradebook import gradebook
 from labkit.grader.text import plain
@@ -64,6 +66,16 @@ def main(argv: list[str] | None = None) -> int:
     p = commands.add_parser("install", help="install the lab kernel and JupyterLab's lab settings into PREFIX")
     p.add_argument("--prefix", default=sys.prefix, help="default: this Python's environment, %(default)s")
 
+    p = commands.add_parser("export", help="write LAB for a platform: a Gradescope autograder zip, a GitHub Classroom "
+                                           "starter repository, or a JupyterHub content folder (README.md: running a course)")
+    p.add_argument("platform", choices=("gradescope", "classroom", "hub"))
+    p.add_argument("lab")
+    p.add_argument("--out", required=True, help="the zip (gradescope), the new repository's folder (classroom), or "
+                                                 "the content folder, which may hold other labs (hub)")
+    p.add_argument("--hidden-visibility", default="after_published",
+                   choices=VISIBILITIES,
+                   help="(gradescope) when learners see the hidden tests' results (default: %(default)s)")
+
     for sub in commands.choices.values():  # --labs reads naturally after the command too
         sub.add_argument("--labs", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -81,6 +93,17 @@ def main(argv: list[str] | None = None) -> int:
         if not Path(args.folder).is_dir():
             parser.error(f"no folder {args.folder} (`make lab` or `labkit release --out {args.folder}` makes it)")
         print(folder_report(args.folder, labs))
+        return 0
+
+    if args.command == "export":
+        chosen = {lab.name: lab for lab in labs}.get(args.lab)
+        if chosen is None:
+            parser.error(f"no such lab: {args.lab} (labs: {', '.join(l.name for l in labs)})")
+        try:
+            print(f"wrote {export(args.platform, chosen, args.out, args.hidden_visibility)}")
+        except (FileExistsError, ValueError, RuntimeError) as error:
+            print(f"labkit export: {error}", file=sys.stderr)
+            return 1
         return 0
 
     if args.command == "lab":

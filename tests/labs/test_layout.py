@@ -4,6 +4,8 @@ decides grades, labkit.wire is all they share; a grading kernel has no grader to
 import ast
 from pathlib import Path
 
+import pytest
+
 from labtools import notebook, write
 from labkit.grader.grade import grade
 
@@ -71,6 +73,7 @@ def test_the_kernels_side_imports_nothing_from_the_grader():
         assert not {m for m in graph[name] if m.startswith("labkit.grader")}, name
 
 
+@pytest.mark.kernels
 def test_a_grading_kernel_has_no_grader_to_import(tmp_path, toy_labs):
     reach = "import labkit.grader.grade"
     result = grade(write(tmp_path / "toy.ipynb", notebook(reach, "def double(x):\n    return 2 * x")), toy_labs)
