@@ -56,6 +56,8 @@ def browser():
 # named here; a test alone in its tier carries the marker itself; any test that uses Chromium is `browser`.
 TIERS = {
     "tests/labs/test_browser.py": "kernels",
+    "tests/labs/test_export_classroom.py": "kernels",
+    "tests/labs/test_export_gradescope.py": "kernels",
     "tests/labs/test_fence.py": "kernels",
     "tests/labs/test_fence_parts.py": "kernels",
     "tests/labs/test_grader.py": "kernels",
