@@ -259,6 +259,18 @@ class Dropout(Dropout):
             return input
         return input * (torch.rand(*input.shape) >= self.p).float() / (1 - self.p)
 """, "p_equal_1_drops_everything_without_nan", "NaN or inf"),
+    Mistake("inplace not passed on", """
+class Dropout(Dropout):
+    def forward(self, input):
+        return F.dropout(input, self.p, self.training)
+""", "passes_inplace_to_F_dropout", "without `inplace`"),
+    Mistake("no super().__init__()", """
+class Dropout(Dropout):
+    def __init__(self, p=0.5, inplace=False):
+        if not 0 <= p <= 1:
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        self.p, self.inplace = p, inplace
+""", "is_identity_in_eval_mode", "never calls `super().__init__()`"),
     Mistake("mask drawn from NumPy's generator", """
 import numpy as np
 class Dropout(Dropout):
