@@ -480,6 +480,20 @@ def train_model(model, X, y, epochs=3, batch_size=64):
             optimizer.step()
 model = capstone.train(Net, train_model)
 """, "model_reaches_95_percent_test_accuracy", "call `optimizer.zero_grad()` before each `loss.backward()`"),
+    Mistake("training in eval mode", """
+def train_model(model, X, y, epochs=3, batch_size=64):
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    model.eval()
+    for epoch in range(epochs):
+        order = torch.randperm(len(X))
+        for start in range(0, len(X), batch_size):
+            batch = order[start:start + batch_size]
+            loss = F.cross_entropy(model(X[batch]), y[batch])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+model = capstone.train(Net, train_model)
+""", "train_model_runs_the_model_in_training_mode", "call `model.train()` before training"),
     Mistake("a BatchNorm2d that always uses the batch's statistics", """
 class BatchNorm2d(BatchNorm2d):
     def forward(self, input):

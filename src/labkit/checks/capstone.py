@@ -49,15 +49,20 @@ def train(Net, train_model, seed: int = 0):
     return model
 
 
+def check_task2(Net, train_model, model):
+    """Print how your training does."""
+    bank.report(2, Net=Net, train_model=train_model, model=model)
+
+
 def check_task3(evaluate, model):
     """Print how your evaluate does."""
     bank.report(3, evaluate=evaluate, model=model)
 
 
-def summary(Net, Conv2d, BatchNorm2d, Dropout, Linear, model, evaluate):
+def summary(Net, Conv2d, BatchNorm2d, Dropout, Linear, model, evaluate, train_model):
     """Print your points on all the public checks."""
     bank.summary(Net=Net, Conv2d=Conv2d, BatchNorm2d=BatchNorm2d, Dropout=Dropout, Linear=Linear, model=model,
-                 evaluate=evaluate)
+                 evaluate=evaluate, train_model=train_model)
 
 
 # The grader's test images: the held-out split, each image shifted by a random fraction of a pixel. In the notebook
@@ -311,6 +316,19 @@ def model_is_a_trained_net_of_your_layers(model, Net):
     require_model(model)
     fault = structure_fault(model, Net)
     expect(fault is None, fault)
+
+
+@bank.check(task=2)
+def train_model_runs_the_model_in_training_mode(train_model, Net):
+    """train_model() runs the model in training mode (so Dropout drops and BatchNorm2d learns its statistics)"""
+    X, _, y, _ = digits()
+    seed(Net, 0)
+    _, modes = modes_during(train_model, Net(), X[:128], y[:128])
+    expect(modes, "train_model() never called the model")
+    expect(sum(modes) * 2 > len(modes),
+           f"train_model() ran the model in eval mode in {len(modes) - sum(modes)} of its {len(modes)} forward "
+           "passes: call `model.train()` before training, or Dropout never drops and BatchNorm2d never learns its "
+           "running statistics (it normalises with their starting values, 0 and 1)")
 
 
 @bank.check(task=3, points=3)
