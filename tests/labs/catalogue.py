@@ -551,5 +551,81 @@ def evaluate(model, X, y):
 """, "evaluate_returns_the_accuracy", "return a Python float"),
 ]
 
+LINEAR_FUNCTION = [
+    Mistake("grad_weight transposed", """
+class LinearFunction(LinearFunction):
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, weight, bias = ctx.saved_tensors
+        flat = grad_output.reshape(-1, grad_output.shape[-1])
+        return grad_output @ weight, input.reshape(-1, input.shape[-1]).T @ flat, flat.sum(0)
+""", "grad_weight_passes_the_numerical_check", "your backward's grad_weight has the wrong shape"),
+    Mistake("grad_input through the transposed weight", """
+class LinearFunction(LinearFunction):
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, weight, bias = ctx.saved_tensors
+        flat = grad_output.reshape(-1, grad_output.shape[-1])
+        grad_input = (flat @ weight.T.T * 2).reshape(*input.shape)
+        return grad_input, flat.T @ input.reshape(-1, input.shape[-1]), flat.sum(0)
+""", "grad_input_passes_the_numerical_check", "differs from the numerical gradient of your forward"),
+    Mistake("grad_bias summed over the features", """
+class LinearFunction(LinearFunction):
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, weight, bias = ctx.saved_tensors
+        flat = grad_output.reshape(-1, grad_output.shape[-1])
+        return grad_output @ weight, flat.T @ input.reshape(-1, input.shape[-1]), flat.sum(1)
+""", "grad_bias_passes_the_numerical_check", "your backward's grad_bias has the wrong shape"),
+    Mistake("grad_weight without flattening the leading dimensions", """
+class LinearFunction(LinearFunction):
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, weight, bias = ctx.saved_tensors
+        return grad_output @ weight, grad_output.T @ input, grad_output.reshape(-1, weight.shape[0]).sum(0)
+""", "grad_weight_passes_the_numerical_check", "though a 2-D input works"),
+    Mistake("backward forgets the bias", """
+class LinearFunction(LinearFunction):
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, weight, bias = ctx.saved_tensors
+        flat = grad_output.reshape(-1, grad_output.shape[-1])
+        return grad_output @ weight, flat.T @ input.reshape(-1, input.shape[-1])
+""", "grad_input_passes_the_numerical_check", "return one per argument of forward"),
+    Mistake("forward adds a None bias", """
+class LinearFunction(LinearFunction):
+    @staticmethod
+    def forward(ctx, input, weight, bias=None):
+        ctx.save_for_backward(input, weight, bias)
+        return input @ weight.T + bias
+""", "forward_matches_F_linear", "add the bias only when there is one"),
+    Mistake("backward sums a None bias", """
+class LinearFunction(LinearFunction):
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, weight, bias = ctx.saved_tensors
+        flat = grad_output.reshape(-1, grad_output.shape[-1])
+        return grad_output @ weight, flat.T @ input.reshape(-1, input.shape[-1]), bias * 0 + flat.sum(0)
+""", "backward_works_without_bias", "return None for the bias when it is None"),
+    Mistake("forward in float32", """
+class LinearFunction(LinearFunction):
+    @staticmethod
+    def forward(ctx, input, weight, bias=None):
+        ctx.save_for_backward(input, weight, bias)
+        output = input.float() @ weight.float().T
+        return output if bias is None else output + bias.float()
+""", "forward_matches_F_linear", "turned float64 inputs into float32"),
+    Mistake("the Module calls F.linear", """
+class Linear(Linear):
+    def forward(self, input):
+        return F.linear(input, self.weight, self.bias)
+""", "forward_is_one_call_to_your_function", "so numtorch's backward runs instead of yours"),
+    Mistake("the Module detaches the weight", """
+class Linear(Linear):
+    def forward(self, input):
+        return LinearFunction.apply(input, self.weight.detach(), self.bias)
+""", "gradients_reach_weight_bias_and_input", "no gradient reached `self.weight`"),
+]
+
 CATALOGUE = {"0_linear": LINEAR, "1_conv2d": CONV2D, "2_dropout": DROPOUT, "3_batchnorm2d": BATCHNORM2D,
-             "4_capstone": CAPSTONE}
+             "4_capstone": CAPSTONE, "5_linear_function": LINEAR_FUNCTION}
