@@ -6,7 +6,6 @@ import time
 import numpy as np
 
 import numtorch
-from numtorch import nn
 import numtorch.nn.functional as F
 from labkit.checks import LONGEST_CELL, Bank, Mistake, Partial, TimeLimit, expect, time_limit
 from labkit.checks._common import same, shape, values
@@ -124,8 +123,8 @@ def layers_of(model) -> list:
 def require_model(model) -> None:
     if model is None:
         raise Mistake("there is no trained model: the training cell failed (see its output)")
-    expect(is_module(model), f"`model` is a {getattr(model, '_info', {}).get('type') or type(model).__name__}, not "
-                             "an nn.Module: grade the Net that `capstone.train(Net, train_model)` returns")
+    expect(is_module(model), "`model` is not an nn.Module: grade the Net that `capstone.train(Net, train_model)` "
+                             "returns")
 
 
 def structure_fault(model, Net) -> str | None:
