@@ -42,3 +42,15 @@ class BatchNorm2d(BatchNorm2d):
                             self.training or self.running_mean is None, momentum, self.eps)
 """)
     assert score == 0 and "ZeroDivisionError" in message, message
+
+
+def test_the_capstones_hidden_evaluate_test_does_not_blame_evaluate_for_a_dropout_that_ignores_eval_mode():
+    from catalogue import NET
+
+    test = next(t for t in LABS["4_capstone"].hidden_tests() if "evaluate" in t.name)
+    score, message, _ = run("4_capstone", test, """
+class Dropout(Dropout):
+    def forward(self, input):
+        return F.dropout(input, self.p)
+""" + NET)
+    assert score == test.points, message

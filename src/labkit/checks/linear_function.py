@@ -3,6 +3,8 @@
 The gradients are checked as CS231n checks them: against central differences of the learner's own forward, in
 float64, element by element."""
 
+import re
+
 import numpy as np
 
 import numtorch
@@ -75,6 +77,20 @@ def numerical_gradient(LinearFunction, tensors, index, weights):
     return grad
 
 
+def explain(error: LearnerRaised) -> None:
+    """Raise a Mistake naming the gradient for autograd's two errors about what a backward returned."""
+    said = str(error)
+    wrong_shape = re.search(r"invalid gradient at index (\d) - (.*)", said)
+    if wrong_shape and int(wrong_shape[1]) < len(GRADIENTS):
+        name = GRADIENTS[int(wrong_shape[1])]
+        raise Mistake(f"your backward's {name} has the wrong shape ({wrong_shape[2]}), so autograd refuses every "
+                      f"gradient: it is {RULES[name]}") from None
+    if "incorrect number of gradients" in said:
+        raise Mistake(f"your backward returned the wrong number of gradients ({said.split('(')[-1][:-1]}): "
+                      "return one per argument of forward, `grad_input, grad_weight, grad_bias`, None where "
+                      "there is none") from None
+
+
 def expect_gradient_passes_the_numerical_check(LinearFunction, index: int) -> None:
     """The learner's gradient of argument `index` agrees with central differences, for 2-D and then 3-D inputs."""
     name = GRADIENTS[index]
@@ -84,14 +100,7 @@ def expect_gradient_passes_the_numerical_check(LinearFunction, index: int) -> No
         try:
             _, grads = apply_and_backward(LinearFunction, tensors, weights)
         except LearnerRaised as error:
-            said = str(error)
-            if f"invalid gradient at index {index}" in said:
-                raise Mistake(f"your backward's {name} has the wrong shape ({said.split(' - ')[-1]}): it is "
-                              f"{RULES[name]}") from None
-            if "incorrect number of gradients" in said:
-                raise Mistake(f"your backward returned the wrong number of gradients ({said.split('(')[-1][:-1]}): "
-                              "return one per argument of forward, `grad_input, grad_weight, grad_bias`, None where "
-                              "there is none") from None
+            explain(error)
             if len(leading) > 1:
                 raise Mistake(f"for an input of shape {(*leading, 3)} your backward raised {error.name} ({error}"
                               f"{error.where}), though a 2-D input works: with more dimensions, flatten the leading "
@@ -159,6 +168,7 @@ def backward_works_without_bias(LinearFunction):
     try:
         _, grads = apply_and_backward(LinearFunction, tensors, np.ones((3, 4)))
     except LearnerRaised as error:
+        explain(error)
         raise Mistake(f"with bias None your backward raised {error.name} ({error}{error.where}): return None for "
                       "the bias when it is None (`grad_bias = None`), it has no gradient") from None
     expect(grads[0] is not None and grads[1] is not None and same(grads[1], np.ones((4, 3)) * values(tensors[0])
@@ -199,7 +209,11 @@ def gradients_reach_weight_bias_and_input(Linear):
         x = numtorch.randn(5, 3)
         weights = np.random.default_rng(1).standard_normal((5, 2))
         names = ["weight", "bias"] if bias else ["weight"]
-        out, grads = backward(m, x, weights, names=names)
+        try:
+            out, grads = backward(m, x, weights, names=names)
+        except LearnerRaised as error:
+            explain(error)
+            raise
         expect(grads is not None and isinstance(out, numtorch.Tensor) and out.requires_grad,
                f"the output of your Linear is cut off from autograd: `{SENTENCE}`")
         want = {"arg0": weights @ values(m.weight), "weight": weights.T @ values(x), "bias": weights.sum(0)}
