@@ -116,7 +116,7 @@ class Linear(Linear):
         self.in_features, self.out_features = in_features, out_features
         self.__dict__["weight"] = torch.empty(out_features, in_features).uniform_(-0.5, 0.5)
         self.__dict__["bias"] = torch.zeros(out_features)
-""", "forward_is_one_call_to_F_linear", "has no attribute '_forward_pre_hooks'"),
+""", "forward_is_one_call_to_F_linear", "never calls `super().__init__()`"),
     Mistake("subclassing numtorch's nn.Linear", """
 class Linear(nn.Linear):
     pass

@@ -58,10 +58,11 @@ def check_task3(evaluate, model):
     bank.report(3, evaluate=evaluate, model=model)
 
 
-def summary(Net, Conv2d, BatchNorm2d, Dropout, Linear, model, evaluate, train_model):
-    """Print your points on all the public checks."""
-    bank.summary(Net=Net, Conv2d=Conv2d, BatchNorm2d=BatchNorm2d, Dropout=Dropout, Linear=Linear, model=model,
-                 evaluate=evaluate, train_model=train_model)
+def summary(Net, Conv2d, BatchNorm2d, Dropout, Linear, model, evaluate, train_model=None):
+    """Print your points on all the public checks (notebooks released before train_model was checked omit it)."""
+    symbols = dict(Net=Net, Conv2d=Conv2d, BatchNorm2d=BatchNorm2d, Dropout=Dropout, Linear=Linear, model=model,
+                   evaluate=evaluate)
+    bank.summary(**symbols, **({} if train_model is None else {"train_model": train_model}))
 
 
 # The grader's test images: the held-out split, each image shifted by a random fraction of a pixel. In the notebook
