@@ -335,6 +335,10 @@ def train_model_runs_the_model_in_training_mode(train_model, Net):
 def model_in_eval_mode_gives_each_image_its_own_prediction(model):
     """in eval mode each layer uses what it learned: an image alone gets what it gets in a batch, state unchanged"""
     require_model(model)
+    found = {name for name, _ in layers_of(model)}
+    missing = [name for name in LAYERS if name not in found]
+    expect(not missing, f"the trained model has no {', '.join(missing)} of yours, so there is no layer of yours to "
+                        "try in eval mode: grade the Net that `capstone.train(Net, train_model)` returns")
     fault = layer_fault(model)
     expect(fault is None, fault)
     X, _ = held_out()
