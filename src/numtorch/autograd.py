@@ -27,7 +27,12 @@ class Context:
         """
         self.saved = arrays
         self.versions = tuple((t, t._version[0]) for t in self.inputs
-                              if t is not None and any(a is t.array for a in arrays))
+                              if t is not None and any(a is t.array or a is t for a in arrays))
+
+    @property
+    def saved_tensors(self):
+        """What a Function written as in torch saved: its tensors."""
+        return self.saved
 
 
 class Function:
@@ -37,12 +42,19 @@ class Function:
     tensors or ``None`` (an absent bias); keyword options never get gradients. ``backward`` returns
     one gradient per input, in broadcast shape, and computes it only where ``ctx.needs_input_grad``
     says so (``None`` elsewhere; a free one, such as Add's, may be returned anyway: it is dropped).
+
+    A subclass without ``name`` is written as for ``torch.autograd.Function``: ``forward(ctx, *args)``
+    gets the tensors themselves and records nothing, ``ctx.save_for_backward(*tensors)`` keeps them for
+    ``ctx.saved_tensors``, and ``backward(ctx, grad_output)`` gets and returns tensors, one gradient
+    (or ``None``) per argument of ``forward``. Its output's grad_fn is ``<ClassName>Backward``.
     """
 
     name = None
 
     @classmethod
     def apply(cls, *inputs, **options):
+        if cls.name is None:
+            return _apply_as_in_torch(cls, inputs, options)
         needs = tuple(grad_mode._enabled and t is not None and t._requires_grad for t in inputs)
         ctx = Context(cls, inputs, needs)
         array = cls.forward(ctx, *[None if t is None else t.array for t in inputs], **options)
@@ -65,6 +77,50 @@ def _tensor(array, grad_fn=None):
     if Tensor is None:
         from .tensor import Tensor
     return Tensor._make(array, grad_fn)
+
+
+def _apply_as_in_torch(cls, args, kwargs):
+    tensors = tuple(a if isinstance(a, Tensor) else None for a in args)
+    needs = tuple(grad_mode._enabled and t is not None and t._requires_grad for t in tensors)
+    ctx = Context(_WrittenAsInTorch(cls), tensors, needs)
+    with no_grad():
+        out = cls.forward(ctx, *args, **kwargs)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{cls.__name__}.forward must return a Tensor, but got {type(out).__name__}")
+    out = Tensor._make(out.array)  # a tensor of its own, even when forward returned one of its inputs
+    if True in needs:
+        ctx.parents = tuple(None if t is None else t._node for t in tensors)
+        out._node, out._requires_grad = ctx, True
+    return out
+
+
+class _WrittenAsInTorch:
+    """A Function written as in torch, seen by backward(), which hands each Function arrays and takes arrays back."""
+
+    def __init__(self, cls):
+        self.cls, self.name = cls, f"{cls.__name__}Backward"
+
+    def backward(self, ctx, grad):
+        grads = self.cls.backward(ctx, Tensor._make(grad))
+        grads = grads if isinstance(grads, tuple) else (grads,)
+        if len(grads) != len(ctx.inputs):
+            raise RuntimeError(f"function {self.name} returned an incorrect number of gradients "
+                               f"(expected {len(ctx.inputs)}, got {len(grads)})")
+        arrays = []
+        for i, (g, t, need) in enumerate(zip(grads, ctx.inputs, ctx.needs_input_grad)):
+            g = None if g is None or not need else np.asarray(getattr(g, "array", g))
+            if g is not None and _broadcast_shape(t.array.shape, g.shape) != g.shape:
+                raise RuntimeError(f"Function {self.name} returned an invalid gradient at index {i} - got "
+                                   f"{list(g.shape)} but expected shape compatible with {list(t.array.shape)}")
+            arrays.append(g)
+        return tuple(arrays)
+
+
+def _broadcast_shape(a, b):
+    try:
+        return np.broadcast_shapes(a, b)
+    except ValueError:
+        return None
 
 
 def _sum_to_shape(grad, shape):

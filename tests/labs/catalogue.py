@@ -102,6 +102,21 @@ class Linear(Linear):
     def extra_repr(self):
         return ""
 """, "extra_repr_matches_torch", "but torch's returns 'in_features=3, out_features=2, bias=True'"),
+    Mistake("no super().__init__()", """
+class Linear(Linear):
+    def __init__(self, in_features, out_features, bias=True):
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = nn.Parameter(torch.empty(out_features, in_features))
+        self.bias = nn.Parameter(torch.empty(out_features))
+        self.reset_parameters()
+""", "registers_weight_and_bias_as_parameters", "never calls `super().__init__()`"),
+    Mistake("no super().__init__(), tensors kept around the registry", """
+class Linear(Linear):
+    def __init__(self, in_features, out_features, bias=True):
+        self.in_features, self.out_features = in_features, out_features
+        self.__dict__["weight"] = torch.empty(out_features, in_features).uniform_(-0.5, 0.5)
+        self.__dict__["bias"] = torch.zeros(out_features)
+""", "forward_is_one_call_to_F_linear", "never calls `super().__init__()`"),
     Mistake("subclassing numtorch's nn.Linear", """
 class Linear(nn.Linear):
     pass
@@ -244,6 +259,18 @@ class Dropout(Dropout):
             return input
         return input * (torch.rand(*input.shape) >= self.p).float() / (1 - self.p)
 """, "p_equal_1_drops_everything_without_nan", "NaN or inf"),
+    Mistake("inplace not passed on", """
+class Dropout(Dropout):
+    def forward(self, input):
+        return F.dropout(input, self.p, self.training)
+""", "passes_inplace_to_F_dropout", "without `inplace`"),
+    Mistake("no super().__init__()", """
+class Dropout(Dropout):
+    def __init__(self, p=0.5, inplace=False):
+        if not 0 <= p <= 1:
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        self.p, self.inplace = p, inplace
+""", "is_identity_in_eval_mode", "never calls `super().__init__()`"),
     Mistake("mask drawn from NumPy's generator", """
 import numpy as np
 class Dropout(Dropout):
@@ -344,6 +371,55 @@ class BatchNorm2d(BatchNorm2d):
         return F.batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
                             self.training, self.momentum, self.eps)
 """, "rejects_input_that_is_not_4d", "accepted a 2-D input"),
+    Mistake("momentum=None turned into 1/num_batches_tracked on every call", """
+class BatchNorm2d(BatchNorm2d):
+    def forward(self, input):
+        momentum = self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.add_(1)
+        if self.momentum is None:
+            momentum = 1.0 / float(self.num_batches_tracked)
+        return F.batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
+                            self.training or self.running_mean is None, momentum, self.eps)
+""", "behaves_as_torch_for_every_argument_and_mode", "raised ZeroDivisionError"),
+    Mistake("batches counted without running statistics", """
+class BatchNorm2d(BatchNorm2d):
+    def forward(self, input):
+        momentum = 0.0 if self.momentum is None else self.momentum
+        if self.training:
+            self.num_batches_tracked.add_(1)
+            if self.momentum is None:
+                momentum = 1.0 / float(self.num_batches_tracked)
+        return F.batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
+                            self.training or self.running_mean is None, momentum, self.eps)
+""", "behaves_as_torch_for_every_argument_and_mode", "with track_running_stats=False the buffers are None"),
+    Mistake("eps ignored", """
+class BatchNorm2d(BatchNorm2d):
+    def forward(self, input):
+        momentum = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.add_(1)
+            if self.momentum is None:
+                momentum = 1.0 / float(self.num_batches_tracked)
+        return F.batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
+                            self.training or self.running_mean is None, momentum)
+""", "behaves_as_torch_for_every_argument_and_mode", "gives a different output from torch's"),
+    Mistake("bias=False ignored", """
+class BatchNorm2d(BatchNorm2d):
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, *, bias=True):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats)
+""", "behaves_as_torch_for_every_argument_and_mode", "your state_dict() keys are ['weight', 'bias', "),
+    Mistake("running_var moved towards the biased variance", """
+class BatchNorm2d(BatchNorm2d):
+    def forward(self, input):
+        out = super().forward(input)
+        if self.training:
+            m = self.momentum
+            batch_var = input.detach().var(dim=(0, 2, 3), unbiased=False)
+            batch_var_unbiased = input.detach().var(dim=(0, 2, 3))
+            self.running_var.data[...] = (self.running_var.data - m * batch_var_unbiased.data) + m * batch_var.data
+        return out
+""", "running_stats_move_by_momentum", "divided by n - 1"),
     Mistake("weight drawn at random", """
 class BatchNorm2d(BatchNorm2d):
     def __init__(self, num_features, *args, **kwargs):
@@ -351,6 +427,23 @@ class BatchNorm2d(BatchNorm2d):
         nn.init.uniform_(self.weight)
 """, "weight_and_bias_are_parameters_starting_at_1_and_0", "weight should start at ones"),
 ]
+
+# The capstone's mistakes in a layer restate Net: the solution's Net looks its layers up where it was defined.
+NET = """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            Conv2d(1, 16, 3, padding=1), BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+            Conv2d(16, 32, 3, padding=1), BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+        )
+        self.classifier = nn.Sequential(nn.Flatten(), Dropout(0.25), Linear(32 * 2 * 2, 10))
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+model = capstone.train(Net, train_model)
+"""
 
 CAPSTONE = [
     Mistake("numtorch's own Conv2d in the network", """
@@ -374,7 +467,78 @@ class Net(Net):
     Mistake("model never trained", """
 torch.manual_seed(0)
 model = Net()
-""", "model_reaches_95_percent_test_accuracy", "full marks from 95%"),
+""", "model_is_a_trained_net_of_your_layers", "nothing was trained"),
+    Mistake("training loop without zero_grad", """
+def train_model(model, X, y, epochs=3, batch_size=64):
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    model.train()
+    for epoch in range(epochs):
+        order = torch.randperm(len(X))
+        for start in range(0, len(X), batch_size):
+            batch = order[start:start + batch_size]
+            F.cross_entropy(model(X[batch]), y[batch]).backward()
+            optimizer.step()
+model = capstone.train(Net, train_model)
+""", "model_reaches_95_percent_test_accuracy", "call `optimizer.zero_grad()` before each `loss.backward()`"),
+    Mistake("training in eval mode", """
+def train_model(model, X, y, epochs=3, batch_size=64):
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    model.eval()
+    for epoch in range(epochs):
+        order = torch.randperm(len(X))
+        for start in range(0, len(X), batch_size):
+            batch = order[start:start + batch_size]
+            loss = F.cross_entropy(model(X[batch]), y[batch])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+model = capstone.train(Net, train_model)
+""", "train_model_runs_the_model_in_training_mode", "call `model.train()` before training"),
+    Mistake("a BatchNorm2d that always uses the batch's statistics", """
+class BatchNorm2d(BatchNorm2d):
+    def forward(self, input):
+        return F.batch_norm(input, None, None, self.weight, self.bias, True, 0.1, self.eps)
+""" + NET, "model_in_eval_mode_gives_each_image_its_own_prediction",
+        "the BatchNorm2d in your model (your lab 3 layer, pasted above) normalises with the batch's statistics"),
+    Mistake("a BatchNorm2d that counts eval batches", """
+class BatchNorm2d(BatchNorm2d):
+    def forward(self, input):
+        self.num_batches_tracked.add_(1)
+        return F.batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
+                            self.training, self.momentum, self.eps)
+""" + NET, "model_in_eval_mode_gives_each_image_its_own_prediction", "changes num_batches_tracked in eval mode"),
+    Mistake("a Dropout that ignores self.training", """
+class Dropout(Dropout):
+    def forward(self, input):
+        return F.dropout(input, self.p)
+""" + NET, "model_in_eval_mode_gives_each_image_its_own_prediction",
+        "the Dropout in your model (your lab 2 layer, pasted above) changes its input in eval mode"),
+    Mistake("F.dropout called in Net.forward without the training flag", """
+class Net(Net):
+    def forward(self, x):
+        return self.classifier(F.dropout(self.features(x), 0.2))
+model = capstone.train(Net, train_model)
+""", "model_in_eval_mode_gives_each_image_its_own_prediction", "without the module's `self.training`"),
+    Mistake("a nearest-neighbour lookup over the training images", """
+class Lookup(nn.Module):
+    def __init__(self, X, y):
+        super().__init__()
+        self.X, self.y = X.reshape(len(X), -1), y
+    def forward(self, x):
+        distances = ((x.reshape(len(x), -1)[:, None, :] - self.X[None]) ** 2).sum(-1)
+        return (self.y[(-distances).argmax(1)][:, None] == torch.arange(10)).float()
+model = Lookup(X_train, y_train)
+""", "model_is_a_trained_net_of_your_layers", "has no Conv2d, BatchNorm2d, Dropout, Linear of yours"),
+    Mistake("a lookup dressed in a trained Net", """
+class Lookup(Net):
+    def forward(self, x):
+        if self.training:
+            return super().forward(x)
+        flat = X_train.reshape(len(X_train), -1)
+        distances = ((x.reshape(len(x), -1)[:, None, :] - flat[None]) ** 2).sum(-1)
+        return (y_train[(-distances).argmax(1)][:, None] == torch.arange(10)).float() + 0 * super().forward(x)
+model = capstone.train(Lookup, train_model)
+""", "model_is_a_trained_net_of_your_layers", "do not change when its Linear layers' weights are zeroed"),
     Mistake("evaluating in training mode", """
 def evaluate(model, X, y):
     with torch.no_grad():
@@ -387,5 +551,81 @@ def evaluate(model, X, y):
 """, "evaluate_returns_the_accuracy", "return a Python float"),
 ]
 
+LINEAR_FUNCTION = [
+    Mistake("grad_weight transposed", """
+class LinearFunction(LinearFunction):
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, weight, bias = ctx.saved_tensors
+        flat = grad_output.reshape(-1, grad_output.shape[-1])
+        return grad_output @ weight, input.reshape(-1, input.shape[-1]).T @ flat, flat.sum(0)
+""", "grad_weight_passes_the_numerical_check", "your backward's grad_weight has the wrong shape"),
+    Mistake("grad_input through the transposed weight", """
+class LinearFunction(LinearFunction):
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, weight, bias = ctx.saved_tensors
+        flat = grad_output.reshape(-1, grad_output.shape[-1])
+        grad_input = (flat @ weight.T.T * 2).reshape(*input.shape)
+        return grad_input, flat.T @ input.reshape(-1, input.shape[-1]), flat.sum(0)
+""", "grad_input_passes_the_numerical_check", "differs from the numerical gradient of your forward"),
+    Mistake("grad_bias summed over the features", """
+class LinearFunction(LinearFunction):
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, weight, bias = ctx.saved_tensors
+        flat = grad_output.reshape(-1, grad_output.shape[-1])
+        return grad_output @ weight, flat.T @ input.reshape(-1, input.shape[-1]), flat.sum(1)
+""", "grad_bias_passes_the_numerical_check", "your backward's grad_bias has the wrong shape"),
+    Mistake("grad_weight without flattening the leading dimensions", """
+class LinearFunction(LinearFunction):
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, weight, bias = ctx.saved_tensors
+        return grad_output @ weight, grad_output.T @ input, grad_output.reshape(-1, weight.shape[0]).sum(0)
+""", "grad_weight_passes_the_numerical_check", "though a 2-D input works"),
+    Mistake("backward forgets the bias", """
+class LinearFunction(LinearFunction):
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, weight, bias = ctx.saved_tensors
+        flat = grad_output.reshape(-1, grad_output.shape[-1])
+        return grad_output @ weight, flat.T @ input.reshape(-1, input.shape[-1])
+""", "grad_input_passes_the_numerical_check", "return one per argument of forward"),
+    Mistake("forward adds a None bias", """
+class LinearFunction(LinearFunction):
+    @staticmethod
+    def forward(ctx, input, weight, bias=None):
+        ctx.save_for_backward(input, weight, bias)
+        return input @ weight.T + bias
+""", "forward_matches_F_linear", "add the bias only when there is one"),
+    Mistake("backward sums a None bias", """
+class LinearFunction(LinearFunction):
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, weight, bias = ctx.saved_tensors
+        flat = grad_output.reshape(-1, grad_output.shape[-1])
+        return grad_output @ weight, flat.T @ input.reshape(-1, input.shape[-1]), bias * 0 + flat.sum(0)
+""", "backward_works_without_bias", "return None for the bias when it is None"),
+    Mistake("forward in float32", """
+class LinearFunction(LinearFunction):
+    @staticmethod
+    def forward(ctx, input, weight, bias=None):
+        ctx.save_for_backward(input, weight, bias)
+        output = input.float() @ weight.float().T
+        return output if bias is None else output + bias.float()
+""", "forward_matches_F_linear", "turned float64 inputs into float32"),
+    Mistake("the Module calls F.linear", """
+class Linear(Linear):
+    def forward(self, input):
+        return F.linear(input, self.weight, self.bias)
+""", "forward_is_one_call_to_your_function", "so numtorch's backward runs instead of yours"),
+    Mistake("the Module detaches the weight", """
+class Linear(Linear):
+    def forward(self, input):
+        return LinearFunction.apply(input, self.weight.detach(), self.bias)
+""", "gradients_reach_weight_bias_and_input", "no gradient reached `self.weight`"),
+]
+
 CATALOGUE = {"0_linear": LINEAR, "1_conv2d": CONV2D, "2_dropout": DROPOUT, "3_batchnorm2d": BATCHNORM2D,
-             "4_capstone": CAPSTONE}
+             "4_capstone": CAPSTONE, "5_linear_function": LINEAR_FUNCTION}

@@ -7,6 +7,9 @@ import warnings
 from labkit.checks import MESSAGE_LIMIT, Mistake, limit_message
 from labkit.grader.grade import run_hidden
 from labkit.checks.proxies import LocalConnection
+import pytest
+
+from catalogue import NET
 from test_mistakes import bank_of, solution_namespace
 
 
@@ -81,3 +84,18 @@ class Dropout(Dropout):
 """)
     assert "NaN or inf" in outcome.message
     assert [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)] == []
+
+
+@pytest.mark.parametrize("layer, code", [
+    ("Dropout", "class Dropout(Dropout):\n    def forward(self, input):\n        return F.dropout(input, self.p)\n"),
+    ("BatchNorm2d", "class BatchNorm2d(BatchNorm2d):\n    def forward(self, input):\n"
+                    "        return F.batch_norm(input, None, None, self.weight, self.bias, True, 0.1, self.eps)\n"),
+])
+def test_a_capstone_layer_that_ignores_eval_mode_is_blamed_and_evaluate_is_not(layer, code):
+    namespace = dict(solution_namespace("4_capstone"))
+    exec(code + NET, namespace)
+    bank = bank_of("4_capstone")
+    outcomes = {c.name: bank.run(c, namespace) for c in bank.checks if c.task == 3}
+    blamed = outcomes.pop("model_in_eval_mode_gives_each_image_its_own_prediction")
+    assert not blamed.passed and blamed.message.startswith(f"the {layer} in your model"), blamed.message
+    assert all(o.passed for o in outcomes.values()), {n: o.message for n, o in outcomes.items()}

@@ -153,6 +153,11 @@ def run_guarded(call: Callable[[], object], learner, timeout: float | None,
         if isinstance(error, NotImplementedError):
             hint = f" ({error})" if str(error) else ""
             return None, limit_message(f"not written yet: your code raised NotImplementedError{hint}"), None
+        if skipped_module_init(error):
+            return None, limit_message(f"your class never calls `super().__init__()`, or calls it too late: make it "
+                                       "the first line of __init__, since nn.Module's own __init__ creates what "
+                                       "registers parameters, buffers and submodules and what module(x) needs "
+                                       f"(your code raised {error.name}: {error}{error.where})"), None
         return None, limit_message(f"your code raised {error.name}: {error}{error.where}"), None
     except (Mistake, failure) as failed:
         return None, limit_message(str(failed)), None
@@ -161,6 +166,17 @@ def run_guarded(call: Callable[[], object], learner, timeout: float | None,
     except Exception as error:  # the check's own computation failed on what the learner's code gave it
         return None, limit_message(f"what your code returned could not be compared with torch's: the check's "
                                    f"own computation raised {type(error).__name__}: {error}"), None
+
+
+def skipped_module_init(error: BaseException) -> bool:
+    """Whether the learner's AttributeError says that nn.Module.__init__ never ran on the object."""
+    if not isinstance(error, AttributeError):
+        return False
+    from numtorch import nn
+
+    said = str(error)
+    return "before Module.__init__() call" in said or any(f"no attribute '{name}'" in said
+                                                          for name in vars(nn.Module()))
 
 
 MESSAGE_LIMIT = 600  # characters: the notebook and the grader cut a message at the same place

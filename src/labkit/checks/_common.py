@@ -74,6 +74,8 @@ def expect_one_call(module, x, fname: str, layer: str, sentence: str):
     """module(x) calls F.<fname> once and nothing else from F; returns its output."""
     out, calls, error = call_traced(module, x)
     names = [c["name"] for c in calls]
+    if error is not None and not names:  # it failed before reaching F: that error, not the missing call, is the news
+        raise error
     expect(fname in names,
            f"your {layer}.forward never calls F.{fname}; the whole forward should be one line: `{sentence}`"
            + (f" (it called {', '.join('F.' + n for n in names)})" if names else ""))

@@ -154,9 +154,12 @@ def running_stats_move_by_momentum(BatchNorm2d):
            f"after one batch from zeros, running_mean should be momentum * batch mean = {np.round(0.1 * mean, 4)}, "
            f"yours is {np.round(got, 4)}: pass the buffers and momentum to F.batch_norm in training mode")
     if np.allclose(values(m.running_var), 0.9 + 0.1 * values(x).var(axis=(0, 2, 3)), atol=1e-4):
-        raise Mistake("running_var uses the biased batch variance; torch's uses the unbiased one (F.batch_norm does)")
+        raise Mistake("running_var moved towards the biased batch variance (divided by n = N·H·W), but torch's "
+                      "running_var uses the unbiased one (divided by n - 1); only the normalisation uses the "
+                      "biased one: let F.batch_norm update the buffers, it does both")
     expect(np.allclose(values(m.running_var), 0.9 + 0.1 * var, atol=1e-4),
-           "after one batch running_var should be 0.9 * 1 + 0.1 * (the batch's unbiased variance)")
+           "after one batch running_var should be 0.9 * 1 + 0.1 * (the batch's unbiased variance, divided by "
+           "n - 1 with n = N·H·W)")
 
 
 @bank.check(task=2)
@@ -256,3 +259,53 @@ def extra_repr_matches_torch(BatchNorm2d):
     """print(layer) shows BatchNorm2d(3, eps=1e-05, momentum=0.1, ...) as torch does"""
     for kwargs in ({}, {"momentum": None, "affine": False}, {"eps": 1e-3, "track_running_stats": False}):
         expect_repr(BatchNorm2d(3, **kwargs), nn.BatchNorm2d(3, **kwargs), "BatchNorm2d")
+
+
+def _arguments(kwargs: dict) -> str:
+    return ", ".join(["3"] + [f"{k}={v!r}" for k, v in kwargs.items()])
+
+
+# Every branch of __init__ and forward: momentum a number or None, affine with and without bias, running statistics
+# kept or not; each driven through eval (before any training), two training batches, then eval again.
+SETTINGS = [{"momentum": momentum, "affine": affine, "track_running_stats": track}
+            for momentum in (0.3, None) for affine in (True, False) for track in (True, False)]
+SETTINGS += [{"bias": False}, {"eps": 0.5, "momentum": 0.9}]
+STEPS = ("eval", "train", "train", "eval")
+
+
+@bank.check(task=2, points=3)
+def behaves_as_torch_for_every_argument_and_mode(BatchNorm2d):
+    """momentum=None, affine, bias and track_running_stats, in eval before training, training, then eval"""
+    for kwargs in SETTINGS:
+        m, reference = BatchNorm2d(3, **kwargs), nn.BatchNorm2d(3, **kwargs)
+        for i, step in enumerate(STEPS):
+            m.train(step == "train")
+            reference.train(step == "train")
+            x = batch()
+            where = f"BatchNorm2d({_arguments(kwargs)}), called in {', '.join(STEPS)} mode, on call {i + 1} ({step})"
+            try:
+                y = m(x)
+            except ZeroDivisionError as error:
+                raise Mistake(f"{where} raised ZeroDivisionError ({error}): compute 1 / num_batches_tracked only "
+                              "when it has just counted a batch, that is when training with running statistics; "
+                              "otherwise the momentum is not used") from None
+            except (AttributeError, TypeError) as error:
+                if not kwargs.get("track_running_stats", True):
+                    raise Mistake(f"{where} raised {error.name}: {error}: with track_running_stats=False the "
+                                  "buffers are None, so count batches and compute the momentum only "
+                                  "`if self.training and self.track_running_stats`") from None
+                raise
+            want = reference(x)
+            expect(isinstance(y, numtorch.Tensor) and same(y, want, atol=1e-4),
+                   f"{where} gives a different output from torch's: use the batch's statistics when training or "
+                   f"when there are no running statistics, the running ones otherwise: `{SENTENCE}`")
+            got_state, want_state = m.state_dict(), reference.state_dict()
+            expect(list(got_state) == list(want_state),
+                   f"{where}: your state_dict() keys are {list(got_state)}, but torch's are {list(want_state)}")
+            for name, value in want_state.items():
+                expect(same(got_state[name], value, atol=1e-4),
+                       f"after {where}, `{name}` is {np.round(values(got_state[name]), 4).tolist()}, but torch's is "
+                       f"{np.round(values(value), 4).tolist()}"
+                       + (": only training batches count" if name == "num_batches_tracked" else
+                          ": the running statistics move only in training mode, by the momentum (None: the "
+                          "cumulative average, 1 / num_batches_tracked)"))

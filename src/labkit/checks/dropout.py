@@ -6,7 +6,7 @@ import numtorch
 import numtorch.nn.functional as F
 from numtorch import nn
 from labkit.checks import Bank, Mistake, expect
-from labkit.checks.proxies import backward, is_module, seed
+from labkit.checks.proxies import backward, call_traced, is_module, seed
 from labkit.checks._common import expect_gradients, expect_one_call, expect_repr, same, values
 
 bank = Bank("Lab 2 · Dropout", {1: "__init__", 2: "forward and extra_repr"}, withheld=("Dropout",))
@@ -130,6 +130,19 @@ def matches_F_dropout_with_the_same_seed(Dropout):
 def forward_is_one_call_to_F_dropout(Dropout):
     """forward is one call to F.dropout"""
     expect_one_call(Dropout(0.2), numtorch.randn(4, 3), "dropout", "Dropout", SENTENCE)
+
+
+@bank.check(task=2)
+def passes_inplace_to_F_dropout(Dropout):
+    """Dropout(p, inplace=True) hands inplace on to F.dropout"""
+    _, calls, error = call_traced(Dropout(0.3, inplace=True), numtorch.randn(4, 3))
+    call = next((c for c in calls if c["name"] == "dropout"), None)
+    if error is not None and call is None:
+        raise error
+    expect(call is not None, f"your forward never calls F.dropout: `{SENTENCE}`")
+    expect(call["positional"] >= 4 or "inplace" in call["keywords"],
+           "your forward calls F.dropout without `inplace`, so Dropout(p, inplace=True) never overwrites its "
+           f"input as torch's does: pass `self.inplace`, `{SENTENCE}`")
 
 
 @bank.check(task=2)

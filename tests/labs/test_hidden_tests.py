@@ -1,0 +1,56 @@
+"""The labs' hidden tests, run in this process on the answer keys' names as the grader runs them on a kernel's:
+each answer key passes every one, and a catalogued layer whose mistake they are about fails them."""
+
+import pytest
+
+from labkit.grader.grade import run_hidden
+from labkit.checks.proxies import LocalConnection
+from test_mistakes import LABS, bank_of, solution_namespace
+
+HIDDEN = [(lab.name, test) for lab in LABS.values() for test in lab.hidden_tests()]
+
+
+def run(lab_name, test, code=""):
+    namespace = dict(solution_namespace(lab_name))
+    exec(code, namespace)
+    connection = LocalConnection(namespace, bank_of(lab_name).withheld)
+    return run_hidden(test.name, test.points, test.source, connection, 30)
+
+
+def test_every_lab_has_hidden_tests_worth_at_least_two_points():
+    for lab in LABS.values():
+        assert sum(t.points for t in lab.hidden_tests()) >= 2, lab.name
+
+
+@pytest.mark.parametrize("lab_name, test", HIDDEN, ids=lambda v: getattr(v, "name", v))
+def test_the_answer_key_passes_every_hidden_test(lab_name, test):
+    score, message, review = run(lab_name, test)
+    assert (score, message, review) == (test.points, "", None)
+
+
+def test_a_batchnorm_whose_momentum_none_divides_by_zero_in_eval_fails_the_hidden_test():
+    test = next(t for t in LABS["3_batchnorm2d"].hidden_tests() if "momentum_none" in t.name)
+    score, message, _ = run("3_batchnorm2d", test, """
+class BatchNorm2d(BatchNorm2d):
+    def forward(self, input):
+        momentum = self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.add_(1)
+        if self.momentum is None:
+            momentum = 1.0 / float(self.num_batches_tracked)
+        return F.batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
+                            self.training or self.running_mean is None, momentum, self.eps)
+""")
+    assert score == 0 and "ZeroDivisionError" in message, message
+
+
+def test_the_capstones_hidden_evaluate_test_does_not_blame_evaluate_for_a_dropout_that_ignores_eval_mode():
+    from catalogue import NET
+
+    test = next(t for t in LABS["4_capstone"].hidden_tests() if "evaluate" in t.name)
+    score, message, _ = run("4_capstone", test, """
+class Dropout(Dropout):
+    def forward(self, input):
+        return F.dropout(input, self.p)
+""" + NET)
+    assert score == test.points, message
