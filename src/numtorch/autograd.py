@@ -87,11 +87,10 @@ def _apply_as_in_torch(cls, args, kwargs):
         out = cls.forward(ctx, *args, **kwargs)
     if not isinstance(out, Tensor):
         raise TypeError(f"{cls.__name__}.forward must return a Tensor, but got {type(out).__name__}")
-    out = Tensor._make(out.array)  # a tensor of its own, even when forward returned one of its inputs
-    if True in needs:
-        ctx.parents = tuple(None if t is None else t._node for t in tensors)
-        out._node, out._requires_grad = ctx, True
-    return out
+    if True not in needs:
+        return Tensor._make(out.array)  # a tensor of its own, even when forward returned one of its inputs
+    ctx.parents = tuple(None if t is None else t._node for t in tensors)
+    return Tensor._make(out.array, grad_fn=ctx)
 
 
 class _WrittenAsInTorch:
