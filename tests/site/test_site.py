@@ -42,6 +42,16 @@ def test_no_built_page_embeds_a_resource_from_another_host(site_root):
     assert offenders == []
 
 
+def test_no_built_page_shows_pytorch_missing(site_root):
+    # The comparison cells print PyTorch's own figures when torch is importable, and the site
+    # is built with torch: an output (not the cell's source, where the text sits in quotes)
+    # saying it is missing means the build ran, or a cached page was executed, without it.
+    missing = re.compile(r'(?<!")PyTorch is not installed')
+    pages = [str(html.relative_to(site_root)) for html in site_root.rglob("*.html")
+             if missing.search(html.read_text(encoding="utf-8"))]
+    assert pages == []
+
+
 def test_site_root_redirects_to_the_intro(site_page):
     visit = site_page("index.html")
     visit.page.wait_for_url("**/book/intro.html")
