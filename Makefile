@@ -74,9 +74,11 @@ $(VENDOR_STAMP): $(NODE_STAMP) $(wildcard book/site-js/*) Makefile
 	touch $@
 
 # The execution cache keys on a page's own code, not on the engine and widgets it imports:
-# when anything under src/ changes, every page runs again.
+# when anything under src/ changes, every page runs again. So it does once torch is installed:
+# the pages print PyTorch's own figures beside numtorch's (and pin their "as in PyTorch"
+# claims) wherever torch is importable, and the published site shows them.
 SRC_STAMP := _build/src.stamp
-$(SRC_STAMP): $(shell find src -name '*.py')
+$(SRC_STAMP): $(shell find src -name '*.py') $(TORCH_STAMP)
 	rm -rf _build/.jupyter_cache
 	mkdir -p _build
 	touch $@
@@ -94,11 +96,6 @@ $(LITE_STAMP): $(VENV_STAMP) $(NODE_STAMP) $(shell find src labs book -name '*.p
 # (execute_notebooks: cache), so unchanged pages are not re-run.
 html: $(VENV_STAMP) $(VENDOR_STAMP) $(SRC_STAMP)
 	$(BIN)/jupyter-book build --all -W --keep-going .
-# Pages pin their "as in PyTorch" claims against torch where it is installed: when make installs
-# torch for the tests, it does so before Sphinx starts running pages, never while one imports it.
-ifneq ($(filter test test-all-but-site,$(MAKECMDGOALS)),)
-html: | $(TORCH_STAMP)
-endif
 
 # The browser lab is copied in after Sphinx, whose output folder it must not share with an
 # older build of itself.
