@@ -69,8 +69,8 @@ class KernelConnection(Connection):
 
     @contextlib.contextmanager
     def limit(self, seconds):
-        """A check's time limit counts the seconds its requests spend in the kernel (as the notebook would),
-        not the round trips; each request also has a wall-clock limit, and the notebook its own."""
+        """A check's time limit counts the processor seconds its requests use in the kernel (as the notebook
+        would), not the round trips; each request also has a wall-clock limit, and the notebook its own."""
         self.seconds, self.used = seconds or TEST_TIMEOUT, 0.0
         yield
 
@@ -101,7 +101,7 @@ class KernelConnection(Connection):
         self.client.answers = answers = []
         try:
             # The kernel's own limit (processor time, or WALL_FACTOR times as long by the clock) goes first.
-            error = self.run_cell(code, min(WALL_FACTOR * left + 10, wall))
+            error = self.run_cell(code, min(WALL_FACTOR * left + 15, wall))
         finally:
             self.client.answers = None
         if error == "dead":
@@ -120,8 +120,6 @@ class KernelConnection(Connection):
         finite = isinstance(elapsed, (int, float)) and math.isfinite(elapsed)
         self.used += min(max(float(elapsed), 0.0), left) if finite else left
         return answer
-
-
 
 
 class Session:
