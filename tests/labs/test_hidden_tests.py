@@ -5,6 +5,7 @@ import pytest
 
 from labkit.grader.grade import run_hidden
 from labkit.checks.proxies import LocalConnection
+from catalogue import BATCHNORM2D
 from test_mistakes import LABS, bank_of, solution_namespace
 
 HIDDEN = [(lab.name, test) for lab in LABS.values() for test in lab.hidden_tests()]
@@ -15,6 +16,11 @@ def run(lab_name, test, code=""):
     exec(code, namespace)
     connection = LocalConnection(namespace, bank_of(lab_name).withheld)
     return run_hidden(test.name, test.points, test.source, connection, 30)
+
+
+def catalogued(name):
+    """The code of the catalogue's BatchNorm2d mistake of that name."""
+    return next(m.code for m in BATCHNORM2D if m.name == name)
 
 
 def test_every_lab_has_hidden_tests_worth_at_least_two_points():
@@ -30,17 +36,8 @@ def test_the_answer_key_passes_every_hidden_test(lab_name, test):
 
 def test_a_batchnorm_whose_momentum_none_divides_by_zero_in_eval_fails_the_hidden_test():
     test = next(t for t in LABS["3_batchnorm2d"].hidden_tests() if "momentum_none" in t.name)
-    score, message, _ = run("3_batchnorm2d", test, """
-class BatchNorm2d(BatchNorm2d):
-    def forward(self, input):
-        momentum = self.momentum
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked.add_(1)
-        if self.momentum is None:
-            momentum = 1.0 / float(self.num_batches_tracked)
-        return F.batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
-                            self.training or self.running_mean is None, momentum, self.eps)
-""")
+    score, message, _ = run("3_batchnorm2d", test,
+                            catalogued("momentum=None turned into 1/num_batches_tracked on every call"))
     assert score == 0 and "ZeroDivisionError" in message, message
 
 
