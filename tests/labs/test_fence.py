@@ -60,7 +60,7 @@ def test_the_fence_in_force_is_stored_in_every_row_and_printed(graded):
 def test_honest_work_keeps_full_marks_beside_the_attacks(graded):
     for name in ("honest-a", "honest-b"):
         row = graded["rows"][f"{name}.ipynb"]
-        assert row["status"] == "graded" and float(row["score"]) == float(row["max_score"]) == 18, row
+        assert row["status"] == "graded" and float(row["score"]) == float(row["max_score"]) > 0, row
     assert float(graded["rows"]["blank.ipynb"]["score"]) == 0
 
 
@@ -114,7 +114,8 @@ def test_without_user_namespaces_no_fence_grades_and_says_unfenced(instructor, r
     shutil.rmtree(runs, ignore_errors=True)
     assert finished.returncode == 0, finished.stdout + finished.stderr[-3000:]
     rows = {r["submission"]: r for r in csv.DictReader(open(out, encoding="utf-8"))}
-    assert rows["honest.ipynb"]["status"] == "graded (unfenced)" and float(rows["honest.ipynb"]["score"]) == 18
+    honest = rows["honest.ipynb"]
+    assert honest["status"] == "graded (unfenced)" and float(honest["score"]) == float(honest["max_score"]) > 0
     assert float(rows["blank.ipynb"]["score"]) == 0
     assert {r["fence"] for r in rows.values()} == {"unfenced"}
     shutil.rmtree(top, ignore_errors=True)
