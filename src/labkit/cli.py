@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -120,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {path}" if written else f"kept {path} (already there; --force overwrites it)")
         return 0
 
+    # `kill` ends grading as Ctrl-C does: through the cleanup that ends every kernel a submission started.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         if args.command == "grade":
             result = grade(args.notebook, labs, timeout=args.timeout, lab=args.lab, unfenced=args.no_fence)
@@ -145,6 +148,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"labkit gradebook: {bad} notebook(s) could not be graded: see the status column of {args.out}",
               file=sys.stderr)
     return 1 if bad else 0
+
+
+def _exit_on_signal(signum, frame):
+    raise SystemExit(128 + signum)
 
 
 def _print_result(name: str, result: dict) -> None:

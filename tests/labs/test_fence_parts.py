@@ -2,9 +2,11 @@
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -80,3 +82,43 @@ print(sys.prefix.startswith("/tmp/"), os.path.isdir(sys.prefix), os.path.isfile(
     finally:
         shutil.rmtree(under_tmp, ignore_errors=True)
         shutil.rmtree(run, ignore_errors=True)
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_a_kernel_does_not_outlive_a_grader_that_is_killed(tmp_path, toy_labs, signal_number):
+    from labtools import notebook, write
+
+    submission = write(tmp_path / "toy.ipynb", notebook("import time\ntime.sleep(120)"))
+    runs = Path(tempfile.mkdtemp(prefix="killed-"))  # this grader's run folders only
+    runs.chmod(0o711)
+    labs = str(Path(__file__).parent / "toylabs")
+    grader = subprocess.Popen([sys.executable, "-m", "labkit", "--labs", labs, "grade", str(submission), "--lab", "toy"],
+                              env=dict(fence.labkit_env(), TMPDIR=str(runs)), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(600):  # until the learner's cell runs in its kernel
+            if kernels_in(runs):
+                break
+            time.sleep(0.1)
+        assert kernels_in(runs), "the kernel never started"
+        grader.send_signal(signal_number)
+        grader.wait(timeout=60)
+        for _ in range(100):
+            if not kernels_in(runs):
+                break
+            time.sleep(0.1)
+        assert kernels_in(runs) == []
+    finally:
+        grader.kill()
+        shutil.rmtree(runs, ignore_errors=True)
+
+
+def kernels_in(runs: Path) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and str(runs) in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found

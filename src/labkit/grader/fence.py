@@ -175,15 +175,17 @@ def work_folder(run: Path, how: str, uid: int | None) -> Path:
 
 
 def launcher(work: Path, how: str, cpu: float, uid: int) -> list[str]:
-    """The command that fences a kernel: it ends with "--", after which the kernel's own command goes."""
+    """The command that fences a kernel: it ends with "--", after which the kernel's own command goes. It dies
+    with the grader, should the grader be killed (--pdeathsig), and the kernel with it (--kill-child)."""
     inner = [sys.executable, "-m", "labkit.grader.fence", "--mode", how, "--work", str(work), "--cpu", str(int(cpu)),
              "--uid", str(uid), "--"]
     namespaces = ["--pid", "--fork", "--kill-child", "--mount-proc", "--net", "--mount", "--ipc"]
+    with_grader = [tool("setpriv"), "--pdeathsig", "KILL"]
     if how == "root":
-        return [tool("unshare"), *namespaces, *inner]
+        return [*with_grader, tool("unshare"), *namespaces, *inner]
     if how == "userns":
-        return [tool("unshare"), "--user", "--map-root-user", *namespaces, *inner]
-    return inner
+        return [*with_grader, tool("unshare"), "--user", "--map-root-user", *namespaces, *inner]
+    return [*with_grader, *inner]
 
 
 # ---- inside the namespaces: runs as root (or the user namespace's root) until it becomes the kernel ----
@@ -206,6 +208,9 @@ def _inner(argv: list[str]) -> None:
         os.setgid(uid)
         os.setuid(uid)
     _no_new_privileges()
+    # A change of credentials (setuid above, the user namespace below) clears the death signal that ties this
+    # process to the launcher's: set it again last, so that the kernel never outlives a grader that was killed.
+    kernel = [tool("setpriv"), "--pdeathsig", "KILL", *kernel]
     if how == "userns":  # one user namespace down: the mounts above are locked for the kernel
         kernel = [tool("unshare"), "--user", "--mount", *kernel]
     os.execvpe(kernel[0], kernel, env)
