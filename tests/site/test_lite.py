@@ -65,19 +65,24 @@ def outputs(page):
     return page.locator(".jp-OutputArea-output").all_inner_texts()
 
 
-# True once the last code cell has run, or as soon as any cell has shown a traceback
-# (Run All stops there, and the last cell would never run).
+# True as soon as any cell has shown a traceback (Run All stops there), or once the kernel has been idle for five
+# seconds on end after Run All: the notebook has run to its end. (The cells' prompts cannot tell: a folded cell,
+# as the solutions are in the browser lab, never shows its number.)
 FINISHED_OR_FAILED = """() => {
     const outputs = [...document.querySelectorAll('.jp-OutputArea-output')];
     if (outputs.some(output => output.textContent.includes('Traceback (most recent call last)'))) return true;
-    const prompts = document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt');
-    return /\\[\\d+\\]/.test(prompts[prompts.length - 1].textContent);
+    const indicator = document.querySelector('.jp-Notebook-ExecutionIndicator');
+    const idle = indicator !== null && indicator.getAttribute('data-status') === 'idle';
+    window.labkitIdleSince = idle ? (window.labkitIdleSince || Date.now()) : 0;
+    return idle && Date.now() - window.labkitIdleSince > 5000;
 }"""
 
 
 def run_to_the_end(page, timeout):
     """Run all cells and wait until the last code cell has run; fail with the traceback if a cell raised."""
     run_all_cells(page)
+    page.wait_for_function("() => document.querySelector('.jp-Notebook-ExecutionIndicator')"
+                           "?.getAttribute('data-status') === 'busy'", timeout=60_000, polling=100)
     page.wait_for_function(FINISHED_OR_FAILED, timeout=timeout, polling=1000)
     failed = page.locator(".jp-OutputArea-output", has_text="Traceback (most recent call last)")
     assert failed.count() == 0, failed.first.text_content()
