@@ -6,14 +6,16 @@ grader's behaviour without depending on any real lab's content.
 
 import json
 import sys
+import threading
 import time
+from pathlib import Path
 
 import nbformat
 import pytest
 
 from labtools import by_name, dump, notebook, sha256, write
 from labkit.grader.grade import grade
-from labkit.grader.kernel_client import MAX_OUTPUT_CHARS, _Client
+from labkit.grader.kernel_client import MAX_MESSAGE_BYTES, MAX_OUTPUT_CHARS, _Client
 from labkit.labs import identify
 
 SOLUTION = "def double(x):\n    return 2 * x"
@@ -72,6 +74,29 @@ def test_a_huge_print_does_not_flood_the_grader(tmp_path, toy_labs):
     noisy = "for i in range(200_000):\n    print('spam' * 20)\n" + SOLUTION + "\nprint('x' * 10_000_000)"
     result = grade(write(tmp_path / "toy.ipynb", notebook(noisy, "def f():\n    print('y' * 10**6)\nf()")), toy_labs)
     assert result["score"] == 3, dump(result)
+
+
+def test_grading_leaves_no_thread_of_the_kernel_client_behind(tmp_path, toy_labs):
+    before = set(threading.enumerate())
+    for name in ("a", "b"):
+        grade(write(tmp_path / f"{name}.ipynb", notebook(SOLUTION)), toy_labs)
+    assert [t.name for t in set(threading.enumerate()) - before if t.is_alive()] == []
+
+
+def peak_memory_bytes() -> int:
+    status = Path("/proc/self/status").read_text()
+    return int(status.split("VmHWM:")[1].split()[0]) * 1024
+
+
+def test_a_message_too_large_to_keep_never_reaches_the_grader_and_ends_the_grading(tmp_path, toy_labs):
+    size = MAX_MESSAGE_BYTES + 50 * 1024**2
+    Path("/proc/self/clear_refs").write_text("5")  # the peak so far becomes the memory in use now
+    before = peak_memory_bytes()
+    result = grade(write(tmp_path / "toy.ipynb", notebook(SOLUTION, f"print('x' * {size})")), toy_labs)
+    assert result["score"] == 0, dump(result)
+    assert any("code cell 2 sent the grader a message of more than" in note for note in result["notes"]), dump(result)
+    assert all("not run: your code cell 2 sent" in t["message"] for t in result["tests"]), dump(result)
+    assert peak_memory_bytes() - before < size // 4, f"the grader's peak grew by {peak_memory_bytes() - before} bytes"
 
 
 def test_past_the_output_cap_a_cell_keeps_no_more_output():

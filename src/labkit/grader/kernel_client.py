@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import nbformat
+import zmq.asyncio
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
@@ -33,6 +34,13 @@ from labkit.grader.text import plain
 # what the cell does around it, so that the lab's own limit, with its clearer message, goes first.
 CELL_TIMEOUT = LONGEST_CELL + 15
 MAX_OUTPUT_CHARS = 20_000  # per cell: a huge print must not flood the grader's memory
+# Any one message from the kernel: room for the largest answer, whose every character JSON may escape, and
+# its envelope. The output cap above applies only once a message has arrived whole; a larger message is
+# never received: ZeroMQ drops the connection instead, for good, so a learner's print of gigabytes costs the
+# grader nothing, and ends the grading of that notebook with the reason.
+MAX_MESSAGE_BYTES = 2 * wire.MAX_ANSWER_CHARS + 1024**2
+TOO_LARGE = (f"sent the grader a message of more than {MAX_MESSAGE_BYTES // 1024**2} MiB (one huge print or "
+             "error message?), which it does not read: the grader stopped listening to this notebook")
 GIVE_UP_AFTER = 3  # requests in a row without a usable answer: the kernel is taken as gone
 
 
@@ -56,6 +64,13 @@ class _Client(NotebookClient):
         if sum(len(json.dumps(o)) for o in outs) > MAX_OUTPUT_CHARS:
             return None
         return super().output(outs, msg, display_id, cell_index)
+
+
+class _Manager(AsyncKernelManager):
+    """A kernel manager whose clients share its ZeroMQ context, and so its cap on a message's size."""
+
+    def client(self, **kwargs):
+        return super().client(context=self.context, **kwargs)
 
 
 class KernelConnection(Connection):
@@ -107,6 +122,9 @@ class KernelConnection(Connection):
         if error == "dead":
             self.dead = "the kernel died (a crash, exit() or out of memory)"
             raise NoAnswer(self.dead)
+        if error == "dropped":
+            self.dead = f"the kernel {TOO_LARGE}"
+            raise NoAnswer(self.dead)
         if not answers:
             why = "it was stopped" if error == "timeout" else "the probe was replaced or silenced"
             raise NoAnswer(f"no answer to a request ({why})")
@@ -143,10 +161,12 @@ class Session:
             + [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
             "display_name": "labkit sandbox", "language": "python", "interrupt_mode": "message"}))
         self.log = specs / "kernel-stderr.txt"  # what the fence and the kernel print at their start
+        self._context = zmq.asyncio.Context()
+        self._context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)  # for every socket made from it
         # IPC sockets inside the work folder: local only, no network needed, and no warning about unencrypted TCP.
-        self.km = AsyncKernelManager(kernel_name="labkit-sandbox", transport="ipc", ip=str(work / "kernel-ipc"),
-                                     connection_file=str(work / "kernel.json"),
-                                     kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(specs)]))
+        self.km = _Manager(kernel_name="labkit-sandbox", transport="ipc", ip=str(work / "kernel-ipc"),
+                           connection_file=str(work / "kernel.json"), context=self._context,
+                           kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(specs)]))
         self.client = _Client(self.nb, km=self.km, kernel_name="labkit-sandbox", allow_errors=True,
                               interrupt_on_timeout=True,
                               error_on_timeout={"ename": "Timeout", "evalue": "cell timed out", "traceback": []},
@@ -156,17 +176,22 @@ class Session:
         self.client.on_cell_executed = lambda cell_index, execute_reply, **_: self._replies.__setitem__(
             cell_index, execute_reply)
         self._stack = contextlib.ExitStack()
+        self._stack.callback(self._context.destroy, linger=0)  # last, once the client has closed its sockets
 
     def __enter__(self):
         stderr = self._stack.enter_context(open(self.log, "wb"))
         try:
+            # cleanup_kc: on leaving, shut the kernel down and stop the client's threads, which nbclient
+            # otherwise leaves running (pinging a dead kernel) when it was given the kernel manager.
             self._stack.enter_context(self.client.setup_kernel(
-                env=labkit_env(**fence.THREADS), cwd=str(self.work), stdout=subprocess.DEVNULL, stderr=stderr))
+                cleanup_kc=True, env=labkit_env(**fence.THREADS), cwd=str(self.work), stdout=subprocess.DEVNULL,
+                stderr=stderr))
         except Exception as error:
             self._stack.close()
             raise KernelFailed(f"the kernel could not start ({type(error).__name__}: {limit_message(error)}); "
                                f"it printed: {_printed(self.log)}") from None
         self.watchdog = self._stack.enter_context(fence.Watchdog(self.km.provisioner.pid, self.work))
+        self._drops = self._watch_for_drops()
         self.connection = KernelConnection(self.client, self.withheld, self._run_request, self.deadline)
         return self
 
@@ -175,13 +200,28 @@ class Session:
             self.notes.append(f"the grader ended the kernel: {self.watchdog.breach}")
         self._stack.close()
 
+    def _watch_for_drops(self) -> list:
+        """Sockets that receive an event when ZeroMQ drops the shell or output channel (a message too large)."""
+        events = zmq.Context.shadow(self._context)  # a synchronous view of the same context, to poll without await
+        monitors = []
+        for name in ("shell", "iopub"):
+            address = f"inproc://labkit-{name}-{id(self)}"
+            getattr(self.client.kc, f"{name}_channel").socket.monitor(address, zmq.EVENT_DISCONNECTED)
+            monitor = events.socket(zmq.PAIR)
+            monitor.connect(address)
+            self._stack.callback(monitor.close, linger=0)
+            monitors.append(monitor)
+        return monitors
+
     def _execute(self, index: int, limit: float) -> str | None:
-        """Execute cell `index` of the notebook; "dead", "timeout", "error" or None."""
+        """Execute cell `index` of the notebook; "dead", "dropped", "timeout", "error" or None."""
         self._limit = max(1, limit)
         try:
             self.client.execute_cell(self.nb.cells[index], index)
         except DeadKernelError:
             return "dead"
+        if any(monitor.poll(0) for monitor in self._drops):
+            return "dropped"
         self._last = reply = (self._replies.pop(index, None) or {}).get("content", {})
         if reply.get("status") == "error":
             return "timeout" if reply.get("ename") == "Timeout" else "error"
@@ -209,6 +249,10 @@ class Session:
             if outcome == "dead":
                 self.dead = f"the kernel died while running your code cell {number}"
                 self.notes.append(f"{self.dead} ({_death(self.watchdog)})")
+                self.connection.dead = f"not run: {self.dead}"
+            elif outcome == "dropped":
+                self.dead = f"your code cell {number} {TOO_LARGE}"
+                self.notes.append(self.dead)
                 self.connection.dead = f"not run: {self.dead}"
             elif outcome == "timeout":
                 self.notes.append(f"code cell {number} was stopped after {max(1, limit):.0f} s")
