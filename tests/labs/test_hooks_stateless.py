@@ -168,3 +168,13 @@ def test_an_honest_answer_other_than_the_keys_passes_every_check_of_its_task(nam
     for check in (c for c in bank.checks if c.task == task):
         outcome = bank.run(check, namespace)
         assert outcome.passed, f"{check.name}: {outcome.message}"
+
+
+def test_a_make_net_of_the_notebooks_own_container_class_is_refused_before_any_check_reads_its_hooks():
+    """A class of the notebook could report no hooks where numtorch's would show the leaked ones."""
+    namespace = dict(solution_namespace(LAB))
+    exec(compile("class Quiet(nn.Sequential):\n    pass\n\n\ndef make_net():\n    return Quiet(nn.Linear(4, 8), "
+                 "nn.ReLU(inplace=True), nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 3))\n", "<Quiet>", "exec"), namespace)
+    bank = bank_of(LAB)
+    outcome = bank.run(bank["removes_every_hook_it_registers"], namespace)
+    assert not outcome.passed and "restore the cell that defines make_net" in outcome.message

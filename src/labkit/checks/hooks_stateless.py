@@ -11,7 +11,7 @@ import numtorch.nn.functional as F
 from numtorch import nn
 from numtorch.func import functional_call
 from labkit.checks import Bank, Mistake, expect
-from labkit.checks.proxies import LearnerRaised, Remote, backward, connection_of, is_module
+from labkit.checks.proxies import LearnerRaised, Remote, backward, connection_of, is_module, submodules
 from labkit.checks._common import same, shape, values
 
 bank = Bank("Lab 7 · Hooks and stateless calls", {1: "Record every layer's output with forward hooks",
@@ -59,8 +59,13 @@ def networks(make_net):
     model = make_net()
     expect(is_module(model), f"make_net() returned a {type(model).__name__}, not the lab's nn.Sequential: restore "
                              "the cell that defines make_net")
-    state = model.state_dict()
+    kinds = [m["numtorch"] for m in submodules(model, [])]
     local = reference_net()
+    want_kinds = [type(m).__name__ for m in local.modules()]
+    expect(kinds == want_kinds, f"make_net() no longer builds the lab's network of numtorch's own layers (expected "
+                                f"{want_kinds}, but got {kinds}, None for a class of the notebook): restore the cell "
+                                "that defines make_net")
+    state = model.state_dict()
     want = {name: shape(t) for name, t in local.state_dict().items()}
     got = {name: shape(t) for name, t in state.items()} if isinstance(state, dict) else state
     expect(got == want, f"make_net() no longer builds the lab's network (expected the state_dict shapes {want}, but "
