@@ -65,6 +65,8 @@ def networks(make_net):
     expect(kinds == want_kinds, f"make_net() no longer builds the lab's network of numtorch's own layers (expected "
                                 f"{want_kinds}, but got {kinds}, None for a class of the notebook): restore the cell "
                                 "that defines make_net")
+    expect(getattr(model, "1").inplace is True, "make_net()'s ReLU is no longer `nn.ReLU(inplace=True)`: restore the "
+                                                "cell that defines make_net")
     state = model.state_dict()
     want = {name: shape(t) for name, t in local.state_dict().items()}
     got = {name: shape(t) for name, t in state.items()} if isinstance(state, dict) else state
