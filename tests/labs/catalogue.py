@@ -627,5 +627,161 @@ class Linear(Linear):
 """, "gradients_reach_weight_bias_and_input", "no gradient reached `self.weight`"),
 ]
 
+HOOKS_STATELESS = [
+    Mistake("forward hooks never removed", """
+def record_activations(model, x):
+    activations = {}
+    for name, module in model.named_modules():
+        if name:
+            module.register_forward_hook(lambda m, args, output, name=name: activations.__setitem__(
+                name, output.detach().clone()))
+    model(x)
+    return activations
+""", "removes_every_hook_it_registers", "the activations pile up"),
+    Mistake("hooks removed only when the forward succeeds", """
+def record_activations(model, x):
+    activations, handles = {}, []
+    for name, module in model.named_modules():
+        if name:
+            handles.append(module.register_forward_hook(lambda m, args, output, name=name: activations.__setitem__(
+                name, output.detach().clone())))
+    model(x)
+    for handle in handles:
+        handle.remove()
+    return activations
+""", "removes_the_hooks_even_when_the_forward_raises", "`finally:`"),
+    Mistake("the output kept without a copy, then overwritten by the in-place ReLU", """
+def record_activations(model, x):
+    activations, handles = {}, []
+    for name, module in model.named_modules():
+        if name:
+            handles.append(module.register_forward_hook(lambda m, args, output, name=name: activations.__setitem__(
+                name, output.detach())))
+    try:
+        model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return activations
+""", "keeps_each_output_as_the_layer_made_it", "the in-place ReLU after it overwrote the very tensor you kept"),
+    Mistake("the output kept attached to the graph", """
+def record_activations(model, x):
+    activations, handles = {}, []
+    for name, module in model.named_modules():
+        if name:
+            handles.append(module.register_forward_hook(lambda m, args, output, name=name: activations.__setitem__(
+                name, output.clone())))
+    try:
+        model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return activations
+""", "records_are_cut_from_the_graph", "still attached to autograd's graph"),
+    Mistake("the layer's input recorded instead of its output", """
+def record_activations(model, x):
+    activations, handles = {}, []
+    for name, module in model.named_modules():
+        if name:
+            handles.append(module.register_forward_hook(lambda m, args, output, name=name: activations.__setitem__(
+                name, args[0].detach().clone())))
+    try:
+        model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return activations
+""", "records_the_output_of_every_layer", "but got its input"),
+    Mistake("the model itself hooked too", """
+def record_activations(model, x):
+    activations, handles = {}, []
+    for name, module in model.named_modules():
+        handles.append(module.register_forward_hook(lambda m, args, output, name=name: activations.__setitem__(
+            name, output.detach().clone())))
+    try:
+        model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return activations
+""", "records_the_output_of_every_layer", "skip the model itself"),
+    Mistake("a pre-hook that clamps in place", """
+def clamp_input(layer, low, high):
+    def hook(module, args):
+        args[0].clamp_(low, high)
+    return layer.register_forward_pre_hook(hook)
+""", "leaves_the_callers_tensor_alone", "not `clamp_`"),
+    Mistake("a pre-hook that clamps through .data", """
+def clamp_input(layer, low, high):
+    def hook(module, args):
+        args[0].data.clamp_(low, high)
+    return layer.register_forward_pre_hook(hook)
+""", "leaves_the_callers_tensor_alone", "not through `.data`"),
+    Mistake("a pre-hook that makes the new input but never returns it", """
+def clamp_input(layer, low, high):
+    def hook(module, args):
+        args = (args[0].clamp(low, high), *args[1:])
+    return layer.register_forward_pre_hook(hook)
+""", "clamps_the_input_of_the_layer", "without any clamping"),
+    Mistake("the handle not returned", """
+def clamp_input(layer, low, high):
+    layer.register_forward_pre_hook(lambda module, args: (args[0].clamp(low, high),))
+""", "returns_a_handle_that_takes_the_hook_out", "but got None"),
+    Mistake("functional_call without strict=True", """
+def ensemble_predict(model, weight_sets, x):
+    return torch.stack([functional_call(model, weights, (x,)) for weights in weight_sets])
+""", "ensemble_refuses_a_weight_set_with_a_missing_name", "pass strict=True"),
+    Mistake("each weight set loaded into the model", """
+def ensemble_predict(model, weight_sets, x):
+    outputs = []
+    for weights in weight_sets:
+        model.load_state_dict(weights)
+        outputs.append(model(x))
+    return torch.stack(outputs)
+""", "ensemble_leaves_the_models_parameters_alone", "instead of loading the weights into it"),
+    Mistake("the ensemble ignores the weight sets", """
+def ensemble_predict(model, weight_sets, x):
+    return torch.stack([model(x) for weights in weight_sets])
+""", "ensemble_stacks_one_output_per_weight_set", "got the model's own output each time"),
+    Mistake("per-sample gradients from the batch's mean loss", """
+def per_sample_grads(model, weights, x, y):
+    leaves = {name: w.detach().requires_grad_(True) for name, w in weights.items()}
+    F.cross_entropy(functional_call(model, leaves, (x,), strict=True), y).backward()
+    return {name: torch.stack([leaf.grad] * len(x)) for name, leaf in leaves.items()}
+""", "per_sample_grads_are_one_backward_per_sample", "the batch's mean gradient for every one"),
+    Mistake("per-sample gradients accumulated in the same leaves", """
+def per_sample_grads(model, weights, x, y):
+    leaves = {name: w.detach().requires_grad_(True) for name, w in weights.items()}
+    grads = {name: [] for name in weights}
+    for i in range(len(x)):
+        F.cross_entropy(functional_call(model, leaves, (x[i:i + 1],), strict=True), y[i:i + 1]).backward()
+        for name, leaf in leaves.items():
+            grads[name].append(leaf.grad.clone())
+    return {name: torch.stack(g) for name, g in grads.items()}
+""", "per_sample_grads_are_one_backward_per_sample", "got running sums"),
+    Mistake("per-sample gradients at the model's own parameters", """
+def per_sample_grads(model, weights, x, y):
+    grads = {name: [] for name in weights}
+    for i in range(len(x)):
+        model.zero_grad()
+        F.cross_entropy(model(x[i:i + 1]), y[i:i + 1]).backward()
+        for name, p in model.named_parameters():
+            grads[name].append(p.grad.clone())
+    return {name: torch.stack(g) for name, g in grads.items()}
+""", "per_sample_grads_are_one_backward_per_sample", "got those at the model's own parameters"),
+    Mistake("per-sample gradients by copying the weights into the model", """
+def per_sample_grads(model, weights, x, y):
+    model.load_state_dict(weights)
+    grads = {name: [] for name in weights}
+    for i in range(len(x)):
+        model.zero_grad()
+        F.cross_entropy(model(x[i:i + 1]), y[i:i + 1]).backward()
+        for name, p in model.named_parameters():
+            grads[name].append(p.grad.clone())
+    return {name: torch.stack(g) for name, g in grads.items()}
+""", "per_sample_grads_leave_the_models_parameters_alone", "unchanged by per_sample_grads"),
+]
+
 CATALOGUE = {"0_linear": LINEAR, "1_conv2d": CONV2D, "2_dropout": DROPOUT, "3_batchnorm2d": BATCHNORM2D,
-             "4_capstone": CAPSTONE, "5_linear_function": LINEAR_FUNCTION}
+             "4_capstone": CAPSTONE, "5_linear_function": LINEAR_FUNCTION,
+             "7_hooks_stateless": HOOKS_STATELESS}

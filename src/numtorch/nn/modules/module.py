@@ -8,6 +8,7 @@ takes for an optimizer, ``state_dict`` and ``repr`` to know about a weight (and
 ``self.mean = Buffer(...)`` all it takes to register a buffer); ``__getattr__``,
 ``__delattr__`` and ``__dir__`` read those dictionaries back.
 """
+import warnings
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 
@@ -46,11 +47,13 @@ class RemovableHandle:
         self.remove()
 
 
-def _add_hook(hooks, with_kwargs_ids, hook, prepend, with_kwargs):
-    handle = RemovableHandle(hooks, with_kwargs_ids)
+def _add_hook(hooks, with_kwargs_ids, hook, prepend, with_kwargs, always_called_ids=None, always_call=False):
+    handle = RemovableHandle(hooks, with_kwargs_ids, *([] if always_called_ids is None else [always_called_ids]))
     hooks[handle.id] = hook
     if with_kwargs:
         with_kwargs_ids[handle.id] = True
+    if always_call:
+        always_called_ids[handle.id] = True
     if prepend:
         hooks.move_to_end(handle.id, last=False)
     return handle
@@ -103,6 +106,7 @@ class Module:
         set_("_forward_pre_hooks_with_kwargs", OrderedDict())
         set_("_forward_hooks", OrderedDict())
         set_("_forward_hooks_with_kwargs", OrderedDict())
+        set_("_forward_hooks_always_called", OrderedDict())
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
@@ -110,27 +114,47 @@ class Module:
     def __call__(self, *args, **kwargs):
         if not (self._forward_pre_hooks or self._forward_hooks):
             return self.forward(*args, **kwargs)
-        for hook_id, hook in list(self._forward_pre_hooks.items()):
-            if hook_id in self._forward_pre_hooks_with_kwargs:
-                result = hook(self, args, kwargs)
+        output, called = None, set()
+        try:
+            for hook_id, hook in list(self._forward_pre_hooks.items()):
+                if hook_id in self._forward_pre_hooks_with_kwargs:
+                    result = hook(self, args, kwargs)
+                    if result is not None:
+                        if not (isinstance(result, tuple) and len(result) == 2):
+                            raise RuntimeError("forward pre-hook must return None or a tuple "
+                                               f"of (new_args, new_kwargs), but got {result}.")
+                        args, kwargs = result
+                else:
+                    result = hook(self, args)
+                    if result is not None:
+                        args = result if isinstance(result, tuple) else (result,)
+            output = self.forward(*args, **kwargs)
+            for hook_id, hook in list(self._forward_hooks.items()):
+                if hook_id in self._forward_hooks_always_called:
+                    called.add(hook_id)
+                result = self._run_forward_hook(hook_id, hook, args, kwargs, output)
                 if result is not None:
-                    if not (isinstance(result, tuple) and len(result) == 2):
-                        raise RuntimeError("forward pre-hook must return None or a tuple "
-                                           f"of (new_args, new_kwargs), but got {result}.")
-                    args, kwargs = result
-            else:
-                result = hook(self, args)
-                if result is not None:
-                    args = result if isinstance(result, tuple) else (result,)
-        output = self.forward(*args, **kwargs)
-        for hook_id, hook in list(self._forward_hooks.items()):
-            if hook_id in self._forward_hooks_with_kwargs:
-                result = hook(self, args, kwargs, output)
-            else:
-                result = hook(self, args, output)
-            if result is not None:
-                output = result
-        return output
+                    output = result
+            return output
+        except Exception:
+            # As torch: hooks registered with always_call=True still see the call (output None if forward raised),
+            # and an error of theirs is only a warning, so the original error is the one that propagates.
+            for hook_id, hook in list(self._forward_hooks.items()):
+                if hook_id in self._forward_hooks_always_called and hook_id not in called:
+                    try:
+                        result = self._run_forward_hook(hook_id, hook, args, kwargs, output)
+                    except Exception as error:
+                        warnings.warn("module forward hook with ``always_call=True`` raised an exception that was "
+                                      f"silenced as another error was raised in forward: {error}", stacklevel=2)
+                        continue
+                    if result is not None:
+                        output = result
+            raise
+
+    def _run_forward_hook(self, hook_id, hook, args, kwargs, output):
+        if hook_id in self._forward_hooks_with_kwargs:
+            return hook(self, args, kwargs, output)
+        return hook(self, args, output)
 
     # ----- registration ---------------------------------------------------------------------
     def _check_name(self, name, kind):
@@ -352,13 +376,15 @@ class Module:
         return self.to(dtype="float64")
 
     # ----- hooks --------------------------------------------------------------------------------------
-    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False):
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
         """``hook(module, args, output)`` runs after every ``forward``; a non-None result replaces the output.
 
         With ``with_kwargs=True`` it is called as ``hook(module, args, kwargs, output)``;
-        with ``prepend=True`` it runs before the hooks already registered.
+        with ``prepend=True`` it runs before the hooks already registered; with
+        ``always_call=True`` it also runs when a pre-hook or ``forward`` raises (output ``None``).
         """
-        return _add_hook(self._forward_hooks, self._forward_hooks_with_kwargs, hook, prepend, with_kwargs)
+        return _add_hook(self._forward_hooks, self._forward_hooks_with_kwargs, hook, prepend, with_kwargs,
+                         self._forward_hooks_always_called, always_call)
 
     def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
         """``hook(module, args)`` runs before every ``forward``; a non-None result replaces the arguments.
