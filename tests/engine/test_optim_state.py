@@ -223,8 +223,10 @@ def test_loaded_state_takes_each_parameters_dtype(lib):
 
 
 @pytest.mark.parametrize("groups, message", [
-    (lambda ps: [{"params": ps[:2]}, {"params": ps[2:]}], "loaded state dict has a different number of parameter groups"),
-    (lambda ps: ps[:3], "loaded state dict contains a parameter group that doesn't match the size of optimizer's group"),
+    (lambda ps: [{"params": ps[:2]}, {"params": ps[2:]}],
+     "loaded state dict has a different number of parameter groups"),
+    (lambda ps: ps[:3],
+     "loaded state dict contains a parameter group that doesn't match the size of optimizer's group"),
 ])
 def test_a_state_dict_for_other_groups_is_refused_like_torch(lib, groups, message):
     model, optimizer = make(lib, "Adam")

@@ -274,7 +274,7 @@ def state_dict_keeps_seen_but_not_scale(Classifier):
 
 @bank.check(task=1)
 def forward_counts_training_examples(Classifier):
-    """forward counts the examples it sees in training mode, not in eval mode, and computes out(dropout(relu(hidden(x * scale))))"""
+    """forward counts the examples of training mode only, and computes out(dropout(relu(hidden(x * scale))))"""
     model = Classifier()
     x = numtorch.randn(5, 8)
     model.train()
@@ -299,7 +299,7 @@ def forward_counts_training_examples(Classifier):
 
 @bank.check(task=2, points=2)
 def checkpoint_holds_every_part(Classifier, make_optimizer, train_epoch, save_checkpoint, torch):
-    """save_checkpoint returns plain data: the model's and the optimizer's state_dicts, the epoch and the generator's state"""
+    """save_checkpoint returns plain data: both state_dicts, the epoch and the generator's state"""
     model, optimizer = fresh(Classifier, make_optimizer)
     train(model, optimizer, train_epoch, STOP)
     saved = save_checkpoint(model, optimizer, STOP - 1)
@@ -370,7 +370,7 @@ def resume_returns_the_next_epoch(Classifier, make_optimizer, train_epoch, resum
 
 @bank.check(task=2, points=3)
 def resumed_run_matches_the_uninterrupted_run(Classifier, make_optimizer, train_epoch, save_checkpoint, resume):
-    """stopped after epoch 1 of 4, saved with your save_checkpoint and resumed with your resume, the run ends bit for bit as the uninterrupted run"""
+    """stopped after epoch 1 of 4, saved and resumed by your functions, the run ends bit for bit as the uninterrupted one"""
     resume_run_matches(Classifier, make_optimizer, train_epoch, save_checkpoint, resume)
 
 

@@ -38,7 +38,8 @@ class Optimizer:
         self.param_groups.append(group)
 
     def state_dict(self):
-        """The optimizer's state as plain data: ``{"state": {index: {...}}, "param_groups": [{..., "params": [index]}]}``.
+        """The optimizer's state as plain data: ``{"state": {index: {...}}, "param_groups": [{...}]}``, each group
+        with its options and ``"params": [index, ...]``.
 
         A parameter object does not outlive its process, so each one is replaced by its position
         in the groups, counted across them: ``load_state_dict`` matches by position, not by name.
