@@ -689,6 +689,15 @@ def resume(checkpoint):
     torch.set_rng_state(checkpoint["rng"])
     return model, make_optimizer(model), checkpoint["epoch"] + 1
 """, "resume_restores_model_optimizer_and_generator", "the resumed optimizer has no state"),
+    Mistake("resume trains again from the start instead of loading", """
+def resume(checkpoint):
+    torch.manual_seed(0)
+    model = Classifier()
+    optimizer = make_optimizer(model)
+    for _ in range(checkpoint["epoch"] + 1):
+        train_epoch(model, optimizer, inputs, targets)
+    return model, optimizer, checkpoint["epoch"] + 1
+""", "resume_restores_model_optimizer_and_generator", "`model.load_state_dict(checkpoint['model'])`"),
     Mistake("resume returns the saved epoch, which then runs twice", """
 def resume(checkpoint):
     checkpoint = copy.deepcopy(checkpoint)
