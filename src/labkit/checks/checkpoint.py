@@ -152,6 +152,12 @@ def live_objects(value, where="checkpoint"):
             yield from live_objects(item, f"{where}[{i}]")
 
 
+def expect_plain_data(checkpoint) -> None:
+    for where, obj in live_objects(checkpoint):
+        raise Mistake(f"your checkpoint holds a live {obj!r} at {where}, which does not outlive the process: save "
+                      f"state_dicts, {SAVE}")
+
+
 def same_exactly(a, b) -> bool:
     return isinstance(a, numtorch.Tensor) and isinstance(b, numtorch.Tensor) and shape(a) == shape(b) \
         and a.dtype == b.dtype and np.array_equal(values(a), values(b))
@@ -175,12 +181,13 @@ def same_optimizer_state(got, want) -> bool:
                for g, w in zip(got["param_groups"], want["param_groups"]))
 
 
-def interrupted(Classifier, make_optimizer, train_epoch, torch, stop=STOP):
-    """Train `stop` epochs; the model, the optimizer, and the checkpoint the grader would write (plain data)."""
+def interrupted(Classifier, make_optimizer, train_epoch, torch, stop=STOP) -> dict:
+    """Train `stop` epochs, then the checkpoint the answer key would write (plain data), so that the checks of
+    resume do not depend on the learner's save_checkpoint."""
     model, optimizer = fresh(Classifier, make_optimizer)
     train(model, optimizer, train_epoch, stop)
-    return model, optimizer, {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": stop - 1,
-                              "rng": torch.get_rng_state()}
+    return {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": stop - 1,
+            "rng": torch.get_rng_state()}
 
 
 def resumed(resume, checkpoint):
@@ -191,7 +198,7 @@ def resumed(resume, checkpoint):
            f"resume should return `model, optimizer, epoch`, but got {type(result).__name__}"
            + (f" of {len(result)} items" if isinstance(result, (tuple, list)) else ""))
     model, optimizer, epoch = result
-    expect(is_module(model), f"resume returned {type(model).__name__} where the model should be: "
+    expect(is_module(model), f"resume returned {model!r} where the model should be: "
                              "`return model, optimizer, epoch`")
     return model, optimizer, epoch
 
@@ -224,9 +231,7 @@ def resume_run_matches(Classifier, make_optimizer, train_epoch, save_checkpoint,
         if stop is None:
             break
         saved = save_checkpoint(model, optimizer, stop - 1)
-        live = next(live_objects(saved), None)
-        expect(live is None, f"your checkpoint holds a live {live[1]!r} at {live[0]}, which does not outlive the "
-                             f"process: save state_dicts, {SAVE}" if live else "")
+        expect_plain_data(saved)
         model, optimizer, epoch = resumed(resume, saved)
     got = model.state_dict()
     wrong = first_difference(got, {k: want[k] for k in KEYS})
@@ -305,9 +310,7 @@ def checkpoint_holds_every_part(Classifier, make_optimizer, train_epoch, save_ch
     train(model, optimizer, train_epoch, STOP)
     saved = save_checkpoint(model, optimizer, STOP - 1)
     rng = torch.get_rng_state()
-    live = next(live_objects(saved), None)
-    expect(live is None, f"your checkpoint holds a live {live[1]!r} at {live[0]}, which does not outlive the "
-                         f"process: save state_dicts, {SAVE}" if live else "")
+    expect_plain_data(saved)
     expect(isinstance(saved, dict), f"save_checkpoint should return a dict, {SAVE}, but got {type(saved).__name__}")
     expect("optimizer" in saved,
            f"your checkpoint has no 'optimizer' (its keys: {list(saved)}): without AdamW's moments and step counts "
@@ -340,7 +343,7 @@ def checkpoint_holds_every_part(Classifier, make_optimizer, train_epoch, save_ch
 @bank.check(task=2, points=2)
 def resume_restores_model_optimizer_and_generator(Classifier, make_optimizer, train_epoch, resume, torch):
     """resume(checkpoint) gives a model and an optimizer in the saved state, and puts the generator back"""
-    _, _, saved = interrupted(Classifier, make_optimizer, train_epoch, torch)
+    saved = interrupted(Classifier, make_optimizer, train_epoch, torch)
     model, optimizer, _ = resumed(resume, saved)
     rng = torch.get_rng_state()
     state = model.state_dict()
@@ -361,7 +364,7 @@ def resume_restores_model_optimizer_and_generator(Classifier, make_optimizer, tr
 @bank.check(task=2)
 def resume_returns_the_next_epoch(Classifier, make_optimizer, train_epoch, resume, torch):
     """resume returns the number of the next epoch to run: the saved epoch + 1"""
-    _, _, saved = interrupted(Classifier, make_optimizer, train_epoch, torch)
+    saved = interrupted(Classifier, make_optimizer, train_epoch, torch)
     _, _, epoch = resumed(resume, saved)
     expect(epoch != STOP - 1, f"resume returned epoch {epoch}, the epoch the checkpoint was saved after, so the "
                               "resumed run trains it twice: return `checkpoint['epoch'] + 1`")
