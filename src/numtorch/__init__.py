@@ -12,7 +12,7 @@ from .factories import (arange, as_tensor, empty, from_numpy, full, full_like, l
                         rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
 from .functions import allclose, cat, concat, equal, is_tensor, stack, where
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad
-from .random import Generator, initial_seed, manual_seed
+from .random import Generator, get_rng_state, initial_seed, manual_seed, set_rng_state
 from .serialization import load, save
 from .shapes import Size
 from .tensor import Tensor

@@ -782,6 +782,121 @@ def per_sample_grads(model, weights, x, y):
 """, "per_sample_grads_leave_the_models_parameters_alone", "unchanged by per_sample_grads"),
 ]
 
+CHECKPOINT = [
+    Mistake("scale registered as a persistent buffer", """
+class Classifier(Classifier):
+    def __init__(self, in_features=8, classes=3, hidden=16):
+        super().__init__(in_features, classes, hidden)
+        self.register_buffer("scale", torch.tensor(in_features ** -0.5))
+""", "state_dict_keeps_seen_but_not_scale", "persistent=False"),
+    Mistake("seen kept as a plain attribute", """
+class Classifier(Classifier):
+    def __init__(self, in_features=8, classes=3, hidden=16):
+        super().__init__(in_features, classes, hidden)
+        del self.seen
+        self.seen = torch.zeros((), dtype=torch.int64)
+""", "state_dict_keeps_seen_but_not_scale", "a plain attribute is not saved"),
+    Mistake("seen counted in eval mode too", """
+class Classifier(Classifier):
+    def forward(self, x):
+        self.seen += x.shape[0]
+        return self.out(self.dropout(F.relu(self.hidden(x * self.scale))))
+""", "forward_counts_training_examples", "count only `if self.training`"),
+    Mistake("the model saved but not the optimizer", """
+def save_checkpoint(model, optimizer, epoch):
+    return copy.deepcopy({"model": model.state_dict(), "epoch": epoch, "rng": torch.get_rng_state()})
+""", "checkpoint_holds_every_part", 'add `"optimizer": optimizer.state_dict()`'),
+    Mistake("the generator's state not saved", """
+def save_checkpoint(model, optimizer, epoch):
+    return copy.deepcopy({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch})
+""", "checkpoint_holds_every_part", 'add `"rng": torch.get_rng_state()`'),
+    Mistake("every buffer saved by hand, the non-persistent one too", """
+def save_checkpoint(model, optimizer, epoch):
+    state = {**dict(model.named_parameters()), **dict(model.named_buffers())}
+    return copy.deepcopy({"model": {k: v.detach() for k, v in state.items()}, "optimizer": optimizer.state_dict(),
+                          "epoch": epoch, "rng": torch.get_rng_state()})
+""", "checkpoint_holds_every_part", "save `model.state_dict()`, which leaves it out"),
+    Mistake("the model object saved instead of its state_dict", """
+def save_checkpoint(model, optimizer, epoch):
+    return {"model": model, "optimizer": optimizer.state_dict(), "epoch": epoch, "rng": torch.get_rng_state()}
+""", "checkpoint_holds_every_part", "does not outlive the process"),
+    Mistake("the next epoch saved, and one added again on resume", """
+def save_checkpoint(model, optimizer, epoch):
+    return copy.deepcopy({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                          "epoch": epoch + 1, "rng": torch.get_rng_state()})
+""", "checkpoint_holds_every_part", "keep the number as given, resume adds one"),
+    Mistake("resume leaves the generator where the new process has it", """
+def resume(checkpoint):
+    checkpoint = copy.deepcopy(checkpoint)
+    model = Classifier()
+    model.load_state_dict(checkpoint["model"])
+    optimizer = make_optimizer(model)
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    return model, optimizer, checkpoint["epoch"] + 1
+""", "resume_restores_model_optimizer_and_generator", "`torch.set_rng_state(checkpoint['rng'])`"),
+    Mistake("resume loads the model only", """
+def resume(checkpoint):
+    model = Classifier()
+    model.load_state_dict(checkpoint["model"])
+    torch.set_rng_state(checkpoint["rng"])
+    return model, make_optimizer(model), checkpoint["epoch"] + 1
+""", "resume_restores_model_optimizer_and_generator", "the resumed optimizer has no state"),
+    Mistake("resume trains again from the start instead of loading", """
+def resume(checkpoint):
+    torch.manual_seed(0)
+    model = Classifier()
+    optimizer = make_optimizer(model)
+    for _ in range(checkpoint["epoch"] + 1):
+        train_epoch(model, optimizer, inputs, targets)
+    return model, optimizer, checkpoint["epoch"] + 1
+""", "resume_restores_model_optimizer_and_generator", "`model.load_state_dict(checkpoint['model'])`"),
+    Mistake("resume returns the saved epoch, which then runs twice", """
+def resume(checkpoint):
+    checkpoint = copy.deepcopy(checkpoint)
+    model = Classifier()
+    model.load_state_dict(checkpoint["model"])
+    optimizer = make_optimizer(model)
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    torch.set_rng_state(checkpoint["rng"])
+    return model, optimizer, checkpoint["epoch"]
+""", "resume_returns_the_next_epoch", "return `checkpoint['epoch'] + 1`"),
+    Mistake("the optimizer built before load_state_dict(assign=True) replaces the parameters", """
+def resume(checkpoint):
+    checkpoint = copy.deepcopy(checkpoint)
+    model = Classifier()
+    optimizer = make_optimizer(model)
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    model.load_state_dict(checkpoint["model"], assign=True)
+    torch.set_rng_state(checkpoint["rng"])
+    return model, optimizer, checkpoint["epoch"] + 1
+""", "resumed_run_matches_the_uninterrupted_run", "then create the optimizer over `model.parameters()`"),
+    Mistake("the renamed checkpoint loaded strictly", """
+def load_renamed(model, state_dict):
+    return model.load_state_dict({k.removeprefix("module.").replace("head.", "out."): v
+                                  for k, v in state_dict.items()})
+""", "load_renamed_loads_every_weight", "a strict load refuses"),
+    Mistake("the module. prefix kept", """
+def load_renamed(model, state_dict):
+    return model.load_state_dict({k.replace("module.head.", "module.out."): v for k, v in state_dict.items()},
+                                 strict=False)
+""", "load_renamed_loads_every_weight", "strip the `module.` prefix"),
+    Mistake("head not renamed to out", """
+def load_renamed(model, state_dict):
+    return model.load_state_dict({k.removeprefix("module."): v for k, v in state_dict.items()}, strict=False)
+""", "load_renamed_loads_every_weight", "rename the prefix `head.` to `out.`"),
+    Mistake("the keys the model lacks dropped before loading", """
+def load_renamed(model, state_dict):
+    renamed = {k.removeprefix("module.").replace("head.", "out."): v for k, v in state_dict.items()}
+    wanted = model.state_dict()
+    return model.load_state_dict({k: v for k, v in renamed.items() if k in wanted}, strict=False)
+""", "load_renamed_reports_missing_and_unexpected_keys", "but got []"),
+    Mistake("load_renamed returns nothing", """
+def load_renamed(model, state_dict):
+    model.load_state_dict({k.removeprefix("module.").replace("head.", "out."): v for k, v in state_dict.items()},
+                          strict=False)
+""", "load_renamed_reports_missing_and_unexpected_keys", "return what load_state_dict returns"),
+]
+
 CATALOGUE = {"0_linear": LINEAR, "1_conv2d": CONV2D, "2_dropout": DROPOUT, "3_batchnorm2d": BATCHNORM2D,
-             "4_capstone": CAPSTONE, "5_linear_function": LINEAR_FUNCTION,
+             "4_capstone": CAPSTONE, "5_linear_function": LINEAR_FUNCTION, "6_checkpoint": CHECKPOINT,
              "7_hooks_stateless": HOOKS_STATELESS}

@@ -85,3 +85,19 @@ def test_the_gradebook_survives_every_kind_of_submission_and_touches_none(releas
     assert rows["dave.ipynb"]["score"] == rows["dave.ipynb"]["max_score"], rows["dave.ipynb"]
     assert "stopped after" in rows["dave.ipynb"]["notes"]
     assert "2_dropout:is_identity_in_eval_mode" in rows["alice.ipynb"]  # a column per test
+
+
+def test_a_checkpoint_without_the_generators_state_loses_its_points_through_the_kernel(released, tmp_path):
+    nb = nbformat.read(released / "solution" / "6_checkpoint.ipynb", as_version=4)
+    for cell in nb.cells:
+        cell.source = cell.source.replace('"epoch": epoch, "rng": torch.get_rng_state()}', '"epoch": epoch}')
+        cell.source = cell.source.replace('torch.set_rng_state(checkpoint["rng"])', "")
+    path = tmp_path / "checkpoint-dan.ipynb"
+    nbformat.write(nb, path)
+    result = grade(path)
+    tests = {t["name"]: t for t in result["tests"]}
+    assert 'add `"rng": torch.get_rng_state()`' in tests["checkpoint_holds_every_part"]["message"]
+    assert "torch.set_rng_state(checkpoint['rng'])" in tests["resume_restores_model_optimizer_and_generator"]["message"]
+    assert not tests["resumed_run_matches_the_uninterrupted_run"]["passed"]
+    assert not tests["hidden_resumes_after_the_first_epoch"]["passed"]
+    assert tests["load_renamed_loads_every_weight"]["passed"] and tests["state_dict_keeps_seen_but_not_scale"]["passed"]

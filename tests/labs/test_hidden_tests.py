@@ -51,3 +51,12 @@ class Dropout(Dropout):
         return F.dropout(input, self.p)
 """ + NET)
     assert score == test.points, message
+
+
+def test_a_resume_that_leaves_the_generator_alone_fails_the_hidden_resume_tests():
+    from catalogue import CHECKPOINT
+
+    code = next(m.code for m in CHECKPOINT if m.name == "resume leaves the generator where the new process has it")
+    for test in LABS["6_checkpoint"].hidden_tests():
+        score, message, _ = run("6_checkpoint", test, code)
+        assert score == 0 and "your run ends with another" in message, message

@@ -50,10 +50,12 @@ class Adam(Optimizer):
                 if decoupled and group["weight_decay"]:
                     p.mul_(1 - group["lr"] * group["weight_decay"])
                 state = self.state.setdefault(p, {})
-                if not state:
-                    state.update(step=0, exp_avg=np.zeros_like(p.array), exp_avg_sq=np.zeros_like(p.array))
-                state["step"] += 1
-                m, v, t = state["exp_avg"], state["exp_avg_sq"], state["step"]
+                if not state:  # torch's layout: the step count is a float32 tensor too
+                    state.update(step=Tensor._make(np.zeros((), np.float32)),
+                                 exp_avg=Tensor._make(np.zeros_like(p.array)),
+                                 exp_avg_sq=Tensor._make(np.zeros_like(p.array)))
+                state["step"].array += 1
+                m, v, t = state["exp_avg"].array, state["exp_avg_sq"].array, float(state["step"].array)
                 m *= beta1
                 m += (1 - beta1) * g
                 v *= beta2

@@ -1,4 +1,7 @@
 """Optimizer: holds parameter groups and per-parameter state; subclasses define ``step``."""
+import copy
+from itertools import chain
+
 from ..tensor import Tensor
 
 
@@ -34,6 +37,49 @@ class Optimizer:
             raise ValueError("some parameters appear in more than one parameter group")
         self.param_groups.append(group)
 
+    def state_dict(self):
+        """The optimizer's state as plain data: ``{"state": {index: {...}}, "param_groups": [{...}]}``, each group
+        with its options and ``"params": [index, ...]``.
+
+        A parameter object does not outlive its process, so each one is replaced by its position
+        in the groups, counted across them: ``load_state_dict`` matches by position, not by name.
+        As in torch, the per-parameter state holds the optimizer's own tensors, not copies: copy
+        the result (``copy.deepcopy``) to keep it as it is now while training goes on.
+        """
+        index = {}
+        groups = []
+        for group in self.param_groups:
+            for p in group["params"]:
+                index.setdefault(id(p), len(index))
+            groups.append({**{k: v for k, v in group.items() if k != "params"},
+                           "params": [index[id(p)] for p in group["params"]]})
+        return {"state": {index[id(p)]: state for p, state in self.state.items()}, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Take the options of each group and the per-parameter state from ``state_dict`` (what :meth:`state_dict`
+        gave, here or in torch), matching parameters by position.
+
+        The groups must be as many, and as large, as this optimizer's. As in torch, the optimizer
+        takes the given state tensors themselves where they already have their parameter's dtype (and
+        ``step`` always), and copies only those it must cast: training on then changes ``state_dict``'s
+        tensors, so load a copy (``copy.deepcopy``) of a checkpoint you will load again.
+        """
+        groups, saved_groups = self.param_groups, copy.deepcopy(state_dict["param_groups"])
+        if len(groups) != len(saved_groups):
+            raise ValueError("loaded state dict has a different number of parameter groups")
+        if any(len(g["params"]) != len(s["params"]) for g, s in zip(groups, saved_groups)):
+            raise ValueError("loaded state dict contains a parameter group that doesn't match the size of "
+                             "optimizer's group")
+        by_index = dict(zip(chain.from_iterable(s["params"] for s in saved_groups),
+                            chain.from_iterable(g["params"] for g in groups)))
+        state = {}
+        for index, saved in state_dict["state"].items():
+            if index in by_index:
+                param = by_index[index]
+                state[param] = {key: _cast(value, param, key) for key, value in saved.items()}
+        self.state = state
+        self.param_groups = [{**saved, "params": group["params"]} for group, saved in zip(groups, saved_groups)]
+
     @staticmethod
     def _gradients(group, l2=True):
         """Each parameter of ``group`` that has a gradient, with that gradient plus ``weight_decay * p``
@@ -64,3 +110,12 @@ class Optimizer:
             lines.append(f"Parameter Group {i}")
             lines += [f"    {key}: {group[key]}" for key in sorted(group) if key != "params"]
         return "\n".join(lines) + "\n)"
+
+
+def _cast(value, param, key):
+    """A loaded state entry as the optimizer keeps it: a tensor in its parameter's dtype where the parameter is
+    floating-point (``step`` keeps its own), a copy only where the dtype changes; anything else as it came."""
+    if not isinstance(value, Tensor) or key == "step" or param.array.dtype.kind != "f" \
+            or value.array.dtype == param.array.dtype:
+        return value
+    return Tensor._make(value.array.astype(param.array.dtype))

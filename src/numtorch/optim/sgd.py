@@ -44,10 +44,11 @@ class SGD(Optimizer):
             for p, g in self._gradients(group):
                 if momentum:
                     state = self.state.setdefault(p, {})
-                    buf = state.get("momentum_buffer")
-                    if buf is None:
-                        buf = state["momentum_buffer"] = np.array(g, copy=True)
+                    if state.get("momentum_buffer") is None:
+                        buf = np.array(g, copy=True)
+                        state["momentum_buffer"] = Tensor._make(buf)
                     else:
+                        buf = state["momentum_buffer"].array
                         buf *= momentum
                         buf += (1 - group["dampening"]) * g
                     g = g + momentum * buf if group["nesterov"] else buf
