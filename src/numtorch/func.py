@@ -184,6 +184,9 @@ def _positions(argnums, count):
     return tuple(n % count for n in (argnums if many else (argnums,)))
 
 
+_grad_depth = 0  # how many grad calls are running: numtorch refuses to nest them
+
+
 def grad_and_value(func, argnums=0, has_aux=False):
     """Like :func:`grad`, but the new function returns ``(gradient, value)``: the value comes for free.
 
@@ -191,13 +194,22 @@ def grad_and_value(func, argnums=0, has_aux=False):
     """
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        global _grad_depth
         where = "grad_and_value(f)(*args)"
+        if _grad_depth:
+            # The inner gradient is cut from the graph: the outer one would be a silent zero.
+            raise NotImplementedError("numtorch's grad is first-order only: grad of a function that calls grad "
+                                      "(a second derivative, full MAML) needs torch.func.grad")
         positions = _positions(argnums, len(args))
         args = list(args)
         for i in positions:  # fresh leaves: the gradient is the function's alone, and no .grad is written
             args[i] = _tree_map(lambda t: t.detach().requires_grad_(), args[i])
-        with enable_grad():  # like torch: an outer no_grad does not stop grad
-            output = func(*args, **kwargs)
+        _grad_depth += 1
+        try:
+            with enable_grad():  # like torch: an outer no_grad does not stop grad
+                output = func(*args, **kwargs)
+        finally:
+            _grad_depth -= 1
         aux = None
         if has_aux:
             if not (isinstance(output, tuple) and len(output) == 2):
@@ -284,7 +296,12 @@ def _leaves_with_dims(dims, tree):
 def _select(dims, tree, index):
     """``tree`` with each tensor mapped along its dim replaced by its slice ``index`` there."""
     if isinstance(tree, Tensor):
-        return tree if dims is None else tree[(slice(None),) * (dims % tree.dim()) + (index,)]
+        if dims is None:
+            return tree
+        # A one-wide slice, squeezed, rather than an integer index: always a view, even of a 1-d tensor, so that
+        # an in-place update inside func (batch norm's running statistics) lands in the batched tensor, as in torch.
+        dim = dims % tree.dim()
+        return tree[(slice(None),) * dim + (slice(index, index + 1),)].squeeze(dim)
     if isinstance(tree, dict):
         return type(tree)((k, _select(dims if not isinstance(dims, dict) else dims[k], v, index))
                           for k, v in tree.items())

@@ -130,6 +130,16 @@ def test_numtorchs_grad_is_first_order_only_torchs_is_differentiable_again(lib):
     assert g.requires_grad == (lib.__name__ == "torch")
 
 
+def test_grad_of_grad_is_torchs_only_numtorch_refuses_it(lib):
+    second = func(lib).grad(func(lib).grad(lambda t: t ** 3))
+    if lib.__name__ == "torch":
+        assert second(lib.tensor(2.0)).item() == 12.0
+    else:
+        with pytest.raises(NotImplementedError, match="numtorch's grad is first-order only"):
+            second(lib.tensor(2.0))
+    assert func(lib).grad(lambda t: t ** 3)(lib.tensor(2.0)).item() == 12.0  # the refusal left no state behind
+
+
 # ----- vmap ---------------------------------------------------------------------------------------------------
 def test_vmap_maps_over_the_first_dimension_and_stacks(lib):
     dot = lambda a, b: (a * b).sum()
@@ -251,6 +261,19 @@ def test_an_ensemble_through_vmap_gives_each_models_own_output(lib):
     assert out.shape == (3, 5, 2)
     for i, model in enumerate(models):
         assert_close(out[i], model(x))
+
+
+def test_an_ensemble_in_training_mode_updates_the_stacked_buffers(lib):
+    models = [lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.BatchNorm1d(4)) for _ in range(2)]
+    params, buffers = func(lib).stack_module_state(models)
+    run = lambda p, b, x: func(lib).functional_call(models[0], (p, b), (x,))
+    x = lib.tensor(rand(5, 3))
+    func(lib).vmap(run, in_dims=(0, 0, None))(params, buffers, x)
+    assert buffers["1.num_batches_tracked"].tolist() == [1, 1]
+    for i, model in enumerate(models):
+        model(x)
+        assert_close(buffers["1.running_mean"][i], model[1].running_mean)
+        assert_close(buffers["1.running_var"][i], model[1].running_var)
 
 
 def test_stack_module_state_refuses_no_models_mixed_modes_and_mixed_classes(lib):
