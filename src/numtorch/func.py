@@ -19,6 +19,7 @@ it runs, so its transforms compose to any order):
 import functools
 
 from . import autograd, coverage
+from .factories import zeros_like
 from .functions import stack
 from .grad_mode import enable_grad
 from .nn.modules.module import Module
@@ -223,7 +224,7 @@ def grad_and_value(func, argnums=0, has_aux=False):
                                f"{output.dim()} dims. Maybe you wanted to use the vjp or jacrev APIs instead?")
         found = autograd.leaf_gradients(output) if output.requires_grad else {}
         # An input the output does not depend on gets zeros, as in torch.
-        gradient_of = lambda leaf: Tensor._make(found[id(leaf)][1]) if id(leaf) in found else leaf.detach() * 0
+        gradient_of = lambda leaf: Tensor._make(found[id(leaf)][1]) if id(leaf) in found else zeros_like(leaf.detach())
         grads = tuple(_tree_map(gradient_of, args[i]) for i in positions)
         grads = grads if isinstance(argnums, tuple) else grads[0]
         value = output.detach()
