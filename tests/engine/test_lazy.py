@@ -50,6 +50,12 @@ def test_using_an_uninitialized_parameter_raises(lib):
         sum(p.numel() for p in layer.parameters())
 
 
+def test_the_state_dict_of_an_uninitialized_layer_holds_the_uninitialized_parameters(lib):
+    state = lib.nn.LazyLinear(3).state_dict()
+    assert list(state) == ["weight", "bias"]
+    assert all(isinstance(t, lib.nn.UninitializedParameter) for t in state.values())
+
+
 def test_an_optimizer_built_before_the_first_call_trains_the_materialized_parameters(lib):
     layer = lib.nn.LazyLinear(1)
     optimizer = lib.optim.SGD(layer.parameters(), lr=0.1)
