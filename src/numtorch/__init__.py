@@ -11,6 +11,7 @@ from .dtypes import double, float16, float32, float64, half, int32, int64, long,
 from .factories import (arange, as_tensor, empty, from_numpy, full, full_like, linspace, ones, ones_like, rand,
                         rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
 from .functions import allclose, cat, concat, equal, is_tensor, stack, where
+from .func import vmap
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad
 from .random import Generator, get_rng_state, initial_seed, manual_seed, set_rng_state
 from .serialization import load, save

@@ -145,6 +145,15 @@ def _topological_order(root):
 
 def backward(root, gradient=None):
     """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires grad."""
+    for leaf, g in leaf_gradients(root, gradient).values():  # each leaf's .grad is written once, with its sum
+        _accumulate(leaf, g)
+
+
+def leaf_gradients(root, gradient=None):
+    """d(root)/d(leaf) for every leaf that requires grad, as ``{id(leaf): (leaf, array)}``, writing no ``.grad``.
+
+    ``backward`` accumulates these into ``.grad``; ``numtorch.func.grad`` returns them instead.
+    """
     if not root.requires_grad:
         raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
     if gradient is None and root.array.size != 1:
@@ -156,7 +165,7 @@ def backward(root, gradient=None):
                            f"has a shape of {tuple(root.shape)}.")
     gradient = gradient.astype(root.array.dtype, copy=False)
     if root._node is None:
-        return _accumulate(root, gradient)
+        return {id(root): (root, gradient)}
     grads, leaves = {id(root._node): gradient}, {}  # gradients by id of context or leaf; leaves by id
     with no_grad():
         for node in reversed(_topological_order(root._node)):
@@ -178,8 +187,7 @@ def backward(root, gradient=None):
                     grads[key] = grads[key] + ig if key in grads else ig
                     if parent is None:
                         leaves[key] = inp
-    for key, leaf in leaves.items():  # each leaf's .grad is written once, with its summed gradient
-        _accumulate(leaf, grads[key])
+    return {key: (leaf, grads[key]) for key, leaf in leaves.items()}
 
 
 def _accumulate(leaf, g):

@@ -171,6 +171,17 @@ TORCH_NAMES = {
     tanhshrink tf32_notes threshold threshold_ torch triplet_margin_loss triplet_margin_with_distance_loss
     unfold upsample upsample_bilinear upsample_nearest
 """.split()),
+    "func": frozenset("""
+    debug_unwrap functional_call functionalize grad grad_and_value hessian jacfwd jacrev jvp linearize
+    rearrange replace_all_batch_norm_modules_ stack_module_state vjp vmap
+""".split()),
+    "nn.utils": frozenset("""
+    clip_grad clip_grad_norm clip_grad_norm_ clip_grad_value_ clip_grads_with_norm_
+    convert_conv2d_weight_memory_format convert_conv3d_weight_memory_format convert_parameters
+    fuse_conv_bn_eval fuse_conv_bn_weights fuse_linear_bn_eval fuse_linear_bn_weights fusion get_total_norm
+    init memory_format parameters_to_vector parametrizations parametrize remove_spectral_norm
+    remove_weight_norm rnn skip_init spectral_norm stateless vector_to_parameters weight_norm
+""".split()),
     "optim": frozenset("""
     ASGD Adadelta Adafactor Adagrad Adam AdamW Adamax LBFGS Muon NAdam Optimizer RAdam RMSprop Rprop SGD
     SparseAdam lr_scheduler swa_utils swap_in_optimizer_params_and_state

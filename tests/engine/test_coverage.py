@@ -64,7 +64,7 @@ def test_the_list_of_torch_names_is_torch_2_13s(torch, path):
     assert not unlisted, f"in {torch_module.__name__} but not listed: {unlisted}"
 
 
-@pytest.mark.parametrize("path", ["nn", "nn.functional", "optim", "optim.lr_scheduler", "utils.data"])
+@pytest.mark.parametrize("path", ["nn", "nn.functional", "nn.utils", "func", "optim", "optim.lr_scheduler", "utils.data"])
 def test_the_readme_table_lists_every_name_the_module_covers(path):
     row = next(line for line in README.read_text().splitlines() if line.startswith(f"| `{path}` |"))
     supported = row.split(" | ")[1]

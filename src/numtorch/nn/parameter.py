@@ -1,4 +1,8 @@
-"""Parameter and Buffer: the two kinds of Tensor a Module sorts into its dictionaries when assigned."""
+"""Parameter and Buffer: the two kinds of Tensor a Module sorts into its dictionaries when assigned; and
+UninitializedParameter, a Parameter whose shape a lazy module learns at its first call."""
+import numpy as np
+
+from ..dtypes import float32
 from ..factories import empty
 from ..tensor import Tensor
 
@@ -22,6 +26,46 @@ class Parameter(Tensor):
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
+
+
+class UninitializedParameter(Parameter):
+    """A Parameter without a shape or values yet: a lazy module (``nn.LazyLinear``) holds these until its first call.
+
+    Any use of its values raises; ``materialize(shape)`` gives it values, and turns it into a
+    plain :class:`Parameter`, the same object: an optimizer built before the first call
+    already holds the right tensor.
+    """
+
+    cls_to_become = Parameter
+
+    def __init__(self, requires_grad=True):
+        super().__init__(empty(0), requires_grad)
+        self.array = None  # no values: every Tensor operation reads ``array``, which raises until materialize()
+
+    @property
+    def array(self):
+        values = self.__dict__["array"]
+        if values is not None:
+            return values
+        raise ValueError("Attempted to use an uninitialized parameter. This error happens when you are using a "
+                         "`LazyModule` or explicitly manipulating `numtorch.nn.parameter.UninitializedParameter` "
+                         "objects. When using LazyModules Call `forward` with a dummy batch to initialize the "
+                         "parameters before calling numtorch functions")
+
+    @array.setter
+    def array(self, values):
+        self.__dict__["array"] = values
+
+    def materialize(self, shape, dtype=float32):
+        """Give the parameter uninitialized values of ``shape``; it becomes a :class:`Parameter`."""
+        self.__class__ = self.cls_to_become
+        self.array = np.empty(tuple(shape), dtype=dtype)
+
+    def detach(self):
+        return self  # nothing to cut from a graph yet: a lazy module's state_dict holds the parameter itself
+
+    def __repr__(self):
+        return "<UninitializedParameter>"
 
 
 class _BufferMeta(type):

@@ -3,7 +3,9 @@ import math
 from ...factories import empty
 from .. import functional as F
 from .. import init
-from ..parameter import Parameter
+from ...grad_mode import no_grad
+from ..parameter import Parameter, UninitializedParameter
+from .lazy import LazyModuleMixin
 from .module import Module
 from .utils import _ntuple
 
@@ -114,3 +116,46 @@ class Conv2d(_ConvNd):
 
     def forward(self, input):
         return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class LazyConv2d(LazyModuleMixin, Conv2d):
+    """A :class:`Conv2d` whose ``in_channels`` is the channel size of its first input; then it is a ``Conv2d``.
+
+    Takes :class:`Conv2d`'s arguments but ``in_channels``. Until the first call ``weight`` and
+    ``bias`` are :class:`~numtorch.nn.UninitializedParameter` and ``in_channels`` is 0.
+
+    Examples::
+
+        >>> conv = nn.LazyConv2d(16, kernel_size=3)
+        >>> conv(numtorch.randn(1, 3, 8, 8)).shape
+        numtorch.Size([1, 16, 6, 6])
+    """
+
+    cls_to_become = Conv2d
+
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
+                 padding_mode="zeros"):
+        super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode)
+        self.weight = UninitializedParameter()
+        self.out_channels = out_channels
+        if bias:
+            self.bias = UninitializedParameter()
+
+    def reset_parameters(self):
+        if not self.has_uninitialized_params() and self.in_channels != 0:
+            super().reset_parameters()
+
+    def initialize_parameters(self, input):
+        if not self.has_uninitialized_params():
+            return
+        if input.dim() not in (3, 4):
+            raise RuntimeError(f"Expected 3D (unbatched) or 4D (batched) input to {type(self).__name__}, "
+                               f"but got input of size: {list(input.shape)}")
+        with no_grad():
+            self.in_channels = input.shape[1] if input.dim() == 4 else input.shape[0]
+            if self.in_channels % self.groups != 0:
+                raise ValueError("in_channels must be divisible by groups")
+            self.weight.materialize((self.out_channels, self.in_channels // self.groups, *self.kernel_size))
+            if self.bias is not None:
+                self.bias.materialize((self.out_channels,))
+            self.reset_parameters()

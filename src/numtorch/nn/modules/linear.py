@@ -3,7 +3,9 @@ import math
 from ...factories import empty
 from .. import functional as F
 from .. import init
-from ..parameter import Parameter
+from ...grad_mode import no_grad
+from ..parameter import Parameter, UninitializedParameter
+from .lazy import LazyModuleMixin
 from .module import Module
 
 
@@ -63,3 +65,45 @@ class Linear(Module):
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class LazyLinear(LazyModuleMixin, Linear):
+    """A :class:`Linear` whose ``in_features`` is the last size of its first input; then it is a ``Linear``.
+
+    Until that first call ``weight`` and ``bias`` are :class:`~numtorch.nn.UninitializedParameter`
+    and ``in_features`` is 0.
+
+    Args:
+        out_features (int): size of each output sample.
+        bias (bool): if ``False``, no bias is learned. Default: ``True``.
+
+    Examples::
+
+        >>> fc = nn.LazyLinear(30)
+        >>> fc(numtorch.randn(128, 20)).shape
+        numtorch.Size([128, 30])
+        >>> fc
+        Linear(in_features=20, out_features=30, bias=True)
+    """
+
+    cls_to_become = Linear
+
+    def __init__(self, out_features, bias=True):
+        super().__init__(0, 0, False)
+        self.weight = UninitializedParameter()
+        self.out_features = out_features
+        if bias:
+            self.bias = UninitializedParameter()
+
+    def reset_parameters(self):
+        if not self.has_uninitialized_params() and self.in_features != 0:
+            super().reset_parameters()
+
+    def initialize_parameters(self, input):
+        if self.has_uninitialized_params():
+            with no_grad():
+                self.in_features = input.shape[-1]
+                self.weight.materialize((self.out_features, self.in_features))
+                if self.bias is not None:
+                    self.bias.materialize((self.out_features,))
+                self.reset_parameters()
