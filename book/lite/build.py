@@ -2,7 +2,7 @@
 
     .venv/bin/python book/lite/build.py --out _build/lite/app      (`make book` runs this)
 
-The site holds the five student labs (`labkit release`) and every book page as a notebook, and
+The site holds every student lab (`labkit release`) and every book page as a notebook, and
 runs them in the browser with numtorch, labkit and ipywidgets importable as they are: they are
 entries of the site's own `pyodide-lock.json`, so a plain `import` loads them (no `%pip`).
 
