@@ -470,25 +470,23 @@ model = Net()
 """, "model_is_a_trained_net_of_your_layers", "nothing was trained"),
     Mistake("training loop without zero_grad", """
 def train_model(model, X, y, epochs=3, batch_size=64):
+    batches = DataLoader(TensorDataset(X, y), batch_size=batch_size, shuffle=True)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
     model.train()
     for epoch in range(epochs):
-        order = torch.randperm(len(X))
-        for start in range(0, len(X), batch_size):
-            batch = order[start:start + batch_size]
-            F.cross_entropy(model(X[batch]), y[batch]).backward()
+        for xb, yb in batches:
+            F.cross_entropy(model(xb), yb).backward()
             optimizer.step()
 model = capstone.train(Net, train_model)
 """, "model_reaches_95_percent_test_accuracy", "call `optimizer.zero_grad()` before each `loss.backward()`"),
     Mistake("training in eval mode", """
 def train_model(model, X, y, epochs=3, batch_size=64):
+    batches = DataLoader(TensorDataset(X, y), batch_size=batch_size, shuffle=True)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
     model.eval()
     for epoch in range(epochs):
-        order = torch.randperm(len(X))
-        for start in range(0, len(X), batch_size):
-            batch = order[start:start + batch_size]
-            loss = F.cross_entropy(model(X[batch]), y[batch])
+        for xb, yb in batches:
+            loss = F.cross_entropy(model(xb), yb)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

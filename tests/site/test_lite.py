@@ -7,14 +7,20 @@ must therefore all come from the site.
 
 Every lab (as released, blank) runs its public checks to the summary; the capstone's solution,
 uploaded as a learner would bring a notebook in, trains its CNN and earns every public point;
-the book's pages that train on data run to their end; an explorer redraws live. Each opens its
-notebook in a fresh browser profile: a kept cache would hardly help (benchmarks/lite.py: the
-start is CPU-bound, Pyodide and IPython starting up).
+the book's pages that train on data run to their end; an explorer redraws live; the arc of
+PyTorch's tutorial "What is torch.nn really?" (tests/programs/tutorial_arc.py, which
+tests/engine/test_tutorial_arc.py runs on both engines), uploaded the same way, runs to its end
+with the numbers it gives in CPython. Each opens its notebook in a fresh browser profile: a kept
+cache would hardly help (benchmarks/lite.py: the start is CPU-bound, Pyodide and IPython
+starting up).
 """
+import json
 import re
 import subprocess
 import sys
 
+import nbformat
+import numpy as np
 import pytest
 
 from labkit.labs import load_labs
@@ -29,6 +35,7 @@ LABS = [lab.name for lab in load_labs(ROOT / "labs")]
 # The book's pages that train or read data (they once needed scikit-learn, which the browser lab has not).
 DATA_PAGES = ["book/02_functionals/functional_network.ipynb", "book/09_capstone/index.ipynb"]
 RUN_PAGE = 1_200_000  # ms: the capstone page trains six CNNs of eight epochs each
+TUTORIAL_ARC = ROOT / "tests" / "programs" / "tutorial_arc.py"
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +61,15 @@ def wait_for_kernel(page):
     page.wait_for_function(
         "document.querySelector('.jp-StatusBar-Widget')?.innerText.includes('Python (Pyodide) | Idle')",
         timeout=KERNEL_START, polling=500)
+
+
+def upload(page, notebook):
+    """Bring a notebook into the browser lab as a learner does (the file browser's upload button) and open it."""
+    with page.expect_file_chooser() as chooser:
+        page.get_by_title("Upload Files").click()
+    chooser.value.set_files(notebook)
+    page.locator(".jp-DirListing-item", has_text=notebook.name).dblclick()
+    wait_for_kernel(page)
 
 
 def run_all_cells(page):
@@ -121,12 +137,7 @@ def test_the_capstone_solution_uploaded_to_the_browser_lab_trains_and_earns_ever
     uploaded = solution.rename(tmp_path / "my_capstone.ipynb")
     visit = site_page("lite/lab/index.html")
     page = visit.page
-    # As a learner brings a notebook in: the file browser's upload button.
-    with page.expect_file_chooser() as chooser:
-        page.get_by_title("Upload Files").click()
-    chooser.value.set_files(uploaded)
-    page.locator(".jp-DirListing-item", has_text=uploaded.name).dblclick()
-    wait_for_kernel(page)
+    upload(page, uploaded)
     run_all_cells(page)
     summary = page.locator(".jp-OutputArea-output", has_text="the public checks give")
     summary.wait_for(state="attached", timeout=RUN_ALL)
@@ -166,4 +177,33 @@ def test_a_book_page_explorer_redraws_live_in_the_browser(site_page):
     page.keyboard.press("Shift+Enter")
     page.locator(".jp-OutputArea-output", has_text="redrawn:").wait_for(state="attached", timeout=60_000)
     assert [text.strip() for text in outputs(page) if text.startswith("redrawn:")] == ["redrawn: [True]"]
+    assert browser_problems(visit) == []
+
+
+def tutorial_arc_log(printed):
+    """What the tutorial arc printed at its end: the numbers it logged and how it printed its CNN."""
+    return json.loads(re.search(r"^tutorial arc: (\{.*\})$", printed.strip(), re.M)[1])
+
+
+@pytest.mark.timeout(900)
+def test_the_tutorial_arc_runs_in_the_browser_lab_with_the_numbers_it_gives_in_cpython(site_page, tmp_path):
+    source = TUTORIAL_ARC.read_text()
+    cpython = tutorial_arc_log(subprocess.run([sys.executable, str(TUTORIAL_ARC)], capture_output=True, text=True,
+                                              check=True, timeout=300).stdout)
+    # As a learner would type it in: a cell for each stage of the program, which is left as it is.
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(stage.strip("\n"))
+                                               for stage in re.split(r"\n(?=# ----- )", source)])
+    notebook.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    nbformat.write(notebook, tmp_path / "tutorial_arc.ipynb")
+    visit = site_page("lite/lab/index.html")
+    page = visit.page
+    upload(page, tmp_path / "tutorial_arc.ipynb")
+    run_to_the_end(page, RUN_ALL)
+    printed = page.locator(".jp-OutputArea-output", has_text="tutorial arc: ")
+    assert printed.count() == 1, outputs(page)
+    pyodide = tutorial_arc_log(printed.text_content())
+    assert pyodide["printed_cnn"] == cpython["printed_cnn"]
+    assert list(pyodide["log"]) == list(cpython["log"])
+    for stage, numbers in cpython["log"].items():
+        np.testing.assert_allclose(pyodide["log"][stage], numbers, rtol=1e-4, atol=1e-5, err_msg=stage)
     assert browser_problems(visit) == []
