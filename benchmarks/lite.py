@@ -10,8 +10,8 @@ of _build/lite/app there). Run::
 The site is served by `python -m http.server` on 127.0.0.1, as a learner would serve it, and
 opened in headless Chromium with an empty cache each round, as on a first visit; then once more
 with the cache of a visit before, as on a return. For each it prints when JupyterLab showed the
-lab, when the kernel's web worker started, when it had Pyodide's runtime (WebAssembly and stdlib)
-and asked for its first package, when the last package had arrived, when the kernel said Idle, and
+lab, when the kernel's web worker started, when it had fetched Pyodide's runtime (WebAssembly and
+stdlib) and the last of the packages it preloads (both downloads overlap the runtime's start), when the kernel said Idle, and
 when the first cell had run: the worker's own resource timings, read by a cell run afterwards.
 
 Inside the worker nothing tells unpacking packages from importing the kernel; so the same steps
@@ -54,15 +54,17 @@ KERNEL_IDLE = "document.querySelector('.jp-StatusBar-Widget')?.innerText.include
 WORKER_TIMINGS = ("import js, json; print('worker timings', json.dumps({'origin': js.performance.timeOrigin, "
                   "'entries': [[e.name, e.startTime, e.responseEnd] for e in js.performance.getEntriesByType('resource')]}))")
 # The moments of a start, in order (seconds after the page was opened).
-PHASES = ("notebook shown", "worker started", "runtime ready", "packages fetched", "kernel idle", "first cell run")
+PHASES = ("notebook shown", "worker started", "runtime fetched", "packages fetched", "kernel idle", "first cell run")
 
 
 def worker_moments(timings: dict, page_origin: float) -> list[float]:
-    """Worker started, runtime ready (its first package asked for), last package fetched: s after opening."""
+    """Worker started, runtime fetched (WebAssembly and stdlib), last package fetched: s after opening.
+    (Pyodide asks for the preloaded packages while it compiles its runtime.)"""
     at = lambda ms: (timings["origin"] + ms - page_origin) / 1000  # noqa: E731
-    packages = [(start, end) for name, start, end in timings["entries"] if re.search(r"\.(whl|zip)$", name)
-                and not name.endswith("python_stdlib.zip")]
-    return [at(0), at(min(start for start, _ in packages)), at(max(end for _, end in packages))]
+    ends = {name.rsplit("/", 1)[-1]: end for name, _, end in timings["entries"]}
+    runtime = max(ends["pyodide.asm.wasm"], ends["python_stdlib.zip"])
+    packages = max(end for name, end in ends.items() if re.search(r"\.(whl|zip)$", name) and name != "python_stdlib.zip")
+    return [at(0), at(runtime), at(packages)]
 
 
 def first_cell_phases(context, url: str) -> list[float]:

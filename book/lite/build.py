@@ -71,7 +71,10 @@ OWN_PACKAGES = {
     "comm": (["comm"], ["traitlets"]),
     "jupyterlab-widgets": (["jupyterlab_widgets"], []),
     "ipywidgets": (["ipywidgets"], ["comm", "ipython", "traitlets", "jupyterlab-widgets"]),
-    "numtorch": (["numtorch", "labkit"], ["numpy", "matplotlib", "ipywidgets"]),
+    # Not matplotlib, the heaviest package to load, which a lab never uses: a page's cell that uses
+    # labkit.widgets (which draw with it) imports matplotlib.pyplot itself, and the kernel loads
+    # what a cell imports (test_lite_build checks every page and lab does so).
+    "numtorch": (["numtorch", "labkit"], ["numpy", "ipywidgets"]),
     "piplite": (["piplite"], ["micropip"]),
     "ipykernel": (["ipykernel"], []),
     "pyodide-kernel": (["pyodide_kernel"], ["piplite", "ipykernel", "comm", "ipython", "ssl", "sqlite3"]),

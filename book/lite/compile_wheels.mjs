@@ -63,6 +63,9 @@ def add_bytecode(source, target, wanted):
 imported_files, add_bytecode
 `);
 const [importedFiles, addBytecodeTo] = addBytecode;
+for (const name of imports.split(",")) {
+  await pyodide.loadPackagesFromImports(`import ${name}`, { messageCallback: () => {} });
+}
 const wanted = importedFiles(pyodide.toPy(imports.split(",")));
 let total = 0;
 for (const wheel of wheels) {
