@@ -20,9 +20,9 @@ Where each browser file comes from, and how it is checked before it is served:
   jupyterlite-pyodide-kernel installed in the build environment (pip checked it), each checked
   against the sha256 its all.json gives.
 
-Every wheel then gains the bytecode of its modules (compile_wheels.mjs: Pyodide compiles them, in
-Node, as it would in the browser at every start); the site's lock gives each served file's sha256,
-and `verified.json` beside it the sha256 each was checked against before.
+Every wheel then gains the bytecode of the modules a session imports (compile_wheels.mjs: Pyodide
+compiles them, in Node, as the browser would at every start); the site's lock gives each served
+file's sha256, and `verified.json` beside it the sha256 each wheel was checked against before.
 
 All of them are entries of the site's lock, and the kernel asks Pyodide for all of them at once
 when it starts (`loadPyodideOptions.packages`): Pyodide fetches them in parallel, where the
@@ -220,18 +220,20 @@ def write_lock(lock: dict, names: list[str], wheels: dict[str, Path], dest: Path
         if wheel.parent != dest:
             shutil.copy(wheel, dest)
         packages[name] = {"name": name, "version": wheel.name.split("-")[1], "file_name": wheel.name,
-                          "install_dir": "site", "sha256": "", "package_type": "package",
+                          "install_dir": "site", "sha256": None, "package_type": "package",
                           "imports": imports, "depends": depends, "unvendored_tests": False}
     missing = [name for name in PRELOAD if normalise(name) not in packages]
     if missing:
         raise BuildError(f"expected every package to preload in the site's lock, but got no entry for {missing}")
-    for entry in packages.values():
-        entry["sha256"] = sha256((dest / entry["file_name"]).read_bytes())
-    (dest / "pyodide-lock.json").write_text(json.dumps({"info": lock["info"], "packages": packages}))
+
+    def save() -> None:
+        for entry in packages.values():
+            entry["sha256"] = sha256((dest / entry["file_name"]).read_bytes())
+        (dest / "pyodide-lock.json").write_text(json.dumps({"info": lock["info"], "packages": packages}))
+
+    save()  # compile_wheels.mjs loads the packages through it, to learn which modules a session imports
     verified = add_bytecode(dest)
-    for entry in packages.values():
-        entry["sha256"] = sha256((dest / entry["file_name"]).read_bytes())
-    (dest / "pyodide-lock.json").write_text(json.dumps({"info": lock["info"], "packages": packages}))
+    save()
     (dest / "verified.json").write_text(json.dumps(verified, indent=1, sort_keys=True))
 
 
