@@ -20,6 +20,10 @@ Where each browser file comes from, and how it is checked before it is served:
   jupyterlite-pyodide-kernel installed in the build environment (pip checked it), each checked
   against the sha256 its all.json gives.
 
+Every wheel then gains the bytecode of the modules a session imports (compile_wheels.mjs: Pyodide
+compiles them, in Node, as the browser would at every start); the site's lock gives each served
+file's sha256, and `verified.json` beside it the sha256 each wheel was checked against before.
+
 All of them are entries of the site's lock, and the kernel asks Pyodide for all of them at once
 when it starts (`loadPyodideOptions.packages`): Pyodide fetches them in parallel, where the
 kernel would otherwise install its own one after another, and a learner's first cell finds
@@ -67,7 +71,10 @@ OWN_PACKAGES = {
     "comm": (["comm"], ["traitlets"]),
     "jupyterlab-widgets": (["jupyterlab_widgets"], []),
     "ipywidgets": (["ipywidgets"], ["comm", "ipython", "traitlets", "jupyterlab-widgets"]),
-    "numtorch": (["numtorch", "labkit"], ["numpy", "matplotlib", "ipywidgets"]),
+    # Not matplotlib, the heaviest package to load, which a lab never uses: a page's cell that uses
+    # labkit.widgets (which draw with it) imports matplotlib.pyplot itself, and the kernel loads
+    # what a cell imports (test_lite_build checks every page and lab does so).
+    "numtorch": (["numtorch", "labkit"], ["numpy", "ipywidgets"]),
     "piplite": (["piplite"], ["micropip"]),
     "ipykernel": (["ipykernel"], []),
     "pyodide-kernel": (["pyodide_kernel"], ["piplite", "ipykernel", "comm", "ipython", "ssl", "sqlite3"]),
@@ -76,6 +83,11 @@ KERNEL_WHEELS = ("piplite", "ipykernel", "pyodide-kernel")  # of OWN_PACKAGES, f
 # What Pyodide loads before the kernel starts: the names the kernel skips installing when they are
 # listed (its initKernel and initPackageManager), and numtorch with everything it depends on.
 PRELOAD = ["micropip", "piplite", "ssl", "sqlite3", "ipykernel", "comm", "pyodide_kernel", "ipython", "numtorch"]
+# What a session imports, whose modules get bytecode (compile_wheels.mjs): the kernel, and what the
+# book's pages and labs import from numtorch, labkit, ipywidgets and matplotlib.
+SESSION_IMPORTS = ["pyodide_kernel", "numtorch", "numtorch.nn.functional", "numtorch.optim", "numtorch.utils.data",
+                   "labkit.status", "labkit.selfcheck", "labkit.checks.linear", "labkit.widgets", "labkit.data",
+                   "ipywidgets", "matplotlib.pyplot", "matplotlib_inline.backend_inline"]
 # The frontend extensions the site needs, from the build environment; the others installed
 # there (jupytext's, pygments') are built for another JupyterLab and fail to load.
 LAB_EXTENSIONS = ["@jupyter-widgets/jupyterlab-manager", "@jupyterlite/pyodide-kernel-extension"]
@@ -192,20 +204,37 @@ def kernel_wheels() -> dict[str, Path]:
     return wheels
 
 
+def add_bytecode(dest: Path) -> dict[str, str]:
+    """Compile into the wheels in dest what a session imports; return each wheel's sha256 from before."""
+    verified = {wheel.name: sha256(wheel.read_bytes()) for wheel in sorted(dest.glob("*.whl"))}
+    subprocess.run(["node", str(HERE / "compile_wheels.mjs"), str(dest), ",".join(PRELOAD), ",".join(SESSION_IMPORTS)],
+                   check=True)
+    return verified
+
+
 def write_lock(lock: dict, names: list[str], wheels: dict[str, Path], dest: Path) -> None:
     """The site's lock: the official entries it serves, plus ours (so that `import numtorch` works)."""
-    packages = {name: lock["packages"][name] for name in names}
+    packages = {name: dict(lock["packages"][name]) for name in names}
     for name, (imports, depends) in OWN_PACKAGES.items():
         wheel = wheels[name]
         if wheel.parent != dest:
             shutil.copy(wheel, dest)
         packages[name] = {"name": name, "version": wheel.name.split("-")[1], "file_name": wheel.name,
-                          "install_dir": "site", "sha256": sha256(wheel.read_bytes()), "package_type": "package",
+                          "install_dir": "site", "sha256": None, "package_type": "package",
                           "imports": imports, "depends": depends, "unvendored_tests": False}
     missing = [name for name in PRELOAD if normalise(name) not in packages]
     if missing:
         raise BuildError(f"expected every package to preload in the site's lock, but got no entry for {missing}")
-    (dest / "pyodide-lock.json").write_text(json.dumps({"info": lock["info"], "packages": packages}))
+
+    def save() -> None:
+        for entry in packages.values():
+            entry["sha256"] = sha256((dest / entry["file_name"]).read_bytes())
+        (dest / "pyodide-lock.json").write_text(json.dumps({"info": lock["info"], "packages": packages}))
+
+    save()  # compile_wheels.mjs loads the packages through it, to learn which modules a session imports
+    verified = add_bytecode(dest)
+    save()
+    (dest / "verified.json").write_text(json.dumps(verified, indent=1, sort_keys=True))
 
 
 def book_notebooks() -> list[Path]:
