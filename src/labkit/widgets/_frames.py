@@ -17,12 +17,22 @@ In a kernel the same widgets are live as well: an observer recomputes the frame 
 controls now point at with the engine and replaces its picture.
 """
 import io
+import sys
 import time
 
 import ipywidgets as widgets
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+
+try:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+except ModuleNotFoundError as missing:
+    if sys.platform != "emscripten":
+        raise
+    # The browser lab loads matplotlib, the largest package, only for a cell whose own text imports it.
+    raise ModuleNotFoundError("labkit.widgets draws with matplotlib, which the browser lab loads only when a "
+                              "cell imports it: add `import matplotlib.pyplot` to this cell, above the line that "
+                              "imports labkit.widgets, and run it again") from missing
 from PIL import Image
 
 import numtorch
