@@ -5,6 +5,7 @@ changes."""
 
 import csv
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -37,12 +38,8 @@ def leftovers(runs: Path) -> list[str]:
     return found
 
 
-@pytest.fixture(scope="module", params=["root", "ordinary user"])
-def graded(request, released):
-    """One gradebook of every attack, as root (CI) and as an ordinary user (an instructor's machine)."""
-    user = request.getfixturevalue("instructor") if request.param == "ordinary user" else None
-    root = open_folder()
-    submissions = root / "submissions"
+def red_team_submissions(released: Path, submissions: Path) -> None:
+    """Every attack in its lab's folder, beside blank notebooks, honest ones, a saboteur and a disguised one."""
     for lab in ("2_dropout", "3_batchnorm2d", "4_capstone"):
         (submissions / lab).mkdir(parents=True)
         nbformat.write(nbformat.read(released / "student" / f"{lab}.ipynb", as_version=4),
@@ -57,17 +54,55 @@ def graded(request, released):
     # A correct Dropout handed in as the BatchNorm2d submission, its metadata left saying 2_dropout.
     nbformat.write(nbformat.read(released / "solution" / "2_dropout.ipynb", as_version=4),
                    submissions / "3_batchnorm2d" / "disguised.ipynb")
-    hashes = {p: sha256(p) for p in submissions.rglob("*.ipynb")}
     for path in [submissions, *submissions.rglob("*")]:  # readable by the instructor, whoever that is
         path.chmod(0o755 if path.is_dir() else 0o644)
-    # The gradebook's run folders (labkit-run-*) go into a folder of their own, so that the search for leftovers
-    # sees this gradebook's kernels only, not those of tests grading beside it (pytest -n).
+
+
+def graded_by(submissions: Path, user: str | None) -> dict:
+    """One `labkit gradebook` of `submissions`, as `user` (None: as this process's user), into a folder of its own.
+    Its run folders (labkit-run-*) go into a folder of their own too, so that the search for leftovers sees this
+    gradebook's kernels only, not those of the other gradebook or of tests grading beside it (pytest -n)."""
+    root = open_folder()
     done, runs, _, _ = gradebook(submissions, root / "grades.csv", user, True, "--feedback", str(root / "feedback"))
-    rows = {r["submission"]: r for r in csv.DictReader(open(root / "grades.csv", encoding="utf-8"))}
+    rows = {}
+    if (root / "grades.csv").exists():
+        rows = {r["submission"]: r for r in csv.DictReader(open(root / "grades.csv", encoding="utf-8"))}
+    return {"done": done, "rows": rows, "leftovers": leftovers(runs), "root": root, "runs": runs}
+
+
+@pytest.fixture(scope="module")
+def gradebooks(request, released):
+    """Every attack graded as root (CI) and as an ordinary user (an instructor's machine), both gradebooks at
+    once: much of each one's time is kernels waiting out their time limits, not using a processor."""
+    users = {"root": None}
+    try:
+        users["ordinary user"] = request.getfixturevalue("instructor")
+    except pytest.skip.Exception:  # `graded` asks again for that user's tests, which then skip saying why
+        pass
+    top = open_folder()
+    submissions = top / "submissions"
+    red_team_submissions(released, submissions)
+    hashes = {p: sha256(p) for p in submissions.rglob("*.ipynb")}
+    with ThreadPoolExecutor(len(users)) as pool:
+        results = dict(zip(users, pool.map(lambda user: graded_by(submissions, user), users.values())))
+    for result in results.values():
+        result["hashes"] = hashes
+    yield results
+    for result in results.values():
+        shutil.rmtree(result["runs"], ignore_errors=True)
+        shutil.rmtree(result["root"], ignore_errors=True)
+    shutil.rmtree(top, ignore_errors=True)
+
+
+@pytest.fixture(scope="module", params=["root", "ordinary user"])
+def graded(request, gradebooks):
+    """The gradebook as root, then as an ordinary user."""
+    if request.param not in gradebooks:
+        request.getfixturevalue("instructor")  # skips (or, under CI, fails) with the reason
+    result = gradebooks[request.param]
+    done, rows = result["done"], result["rows"]
     assert done.returncode == 0, [r for r in rows.values() if r["status"].startswith("ungradable")] or done.stderr
-    yield {"rows": rows, "hashes": hashes, "leftovers": leftovers(runs), "root": root}
-    shutil.rmtree(runs, ignore_errors=True)
-    shutil.rmtree(root, ignore_errors=True)
+    return result
 
 
 def test_the_blank_notebooks_score_zero_and_the_honest_ones_full_marks(graded):
@@ -86,6 +121,20 @@ def test_an_attack_scores_no_more_than_the_blank_notebook(graded, number):
     blank = graded["rows"][f"{attack.lab}/blank.ipynb"]
     assert float(row["score"]) <= float(blank["score"]), row
     assert row["lab"] == attack.lab
+
+
+# Words of the grader's that say a notebook ran out of its time, not of one cell's.
+OUT_OF_TIME = ("hit its time limit", "used up their", "grading took longer than")
+
+
+def test_no_attack_scores_nothing_only_for_running_out_of_time(graded):
+    # Such a zero proves nothing about the checks, and would hide an attack that beats them given time: only the
+    # attack whose kernel never answers again may use up the gradebook's time limit.
+    hangs = {f"2_dropout/attack-{number:02d}.ipynb" for number, attack in enumerate(ATTACKS)
+             if attack.name == "patch numpy and builtins in the kernel"}
+    out_of_time = {name for name, row in graded["rows"].items()
+                   if any(words in row["status"] + row["notes"] for words in OUT_OF_TIME)}
+    assert out_of_time <= hangs, {name: graded["rows"][name] for name in out_of_time - hangs}
 
 
 def test_forged_duplicate_or_missing_answers_flag_the_row_for_review(graded):
