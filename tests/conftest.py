@@ -71,7 +71,7 @@ TIERS = {
 
 # ---- Two workers (`make test` runs pytest -n 2 --dist loadfile) ---------------------------------------------
 # A file is the unit of work, as under loadfile: a notebook's cells share one kernel and run in order, and a
-# module's fixtures (the red team's gradebooks) are built once. Files that write to one shared place
+# module's fixtures (the red team's one gradebook run) are built once. Files that write to one shared place
 # form one unit, so that they never run at the same time.
 SHARED_UNITS = {
     # `labkit lab` and `make lab` write the lab kernel and JupyterLab's settings into .venv, which the other reads.

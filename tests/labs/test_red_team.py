@@ -5,7 +5,6 @@ changes."""
 
 import csv
 import shutil
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -38,8 +37,12 @@ def leftovers(runs: Path) -> list[str]:
     return found
 
 
-def red_team_submissions(released: Path, submissions: Path) -> None:
-    """Every attack in its lab's folder, beside blank notebooks, honest ones, a saboteur and a disguised one."""
+@pytest.fixture(scope="module", params=["root", "ordinary user"])
+def graded(request, released):
+    """One gradebook of every attack, as root (CI) and as an ordinary user (an instructor's machine)."""
+    user = request.getfixturevalue("instructor") if request.param == "ordinary user" else None
+    root = open_folder()
+    submissions = root / "submissions"
     for lab in ("2_dropout", "3_batchnorm2d", "4_capstone"):
         (submissions / lab).mkdir(parents=True)
         nbformat.write(nbformat.read(released / "student" / f"{lab}.ipynb", as_version=4),
@@ -54,55 +57,17 @@ def red_team_submissions(released: Path, submissions: Path) -> None:
     # A correct Dropout handed in as the BatchNorm2d submission, its metadata left saying 2_dropout.
     nbformat.write(nbformat.read(released / "solution" / "2_dropout.ipynb", as_version=4),
                    submissions / "3_batchnorm2d" / "disguised.ipynb")
+    hashes = {p: sha256(p) for p in submissions.rglob("*.ipynb")}
     for path in [submissions, *submissions.rglob("*")]:  # readable by the instructor, whoever that is
         path.chmod(0o755 if path.is_dir() else 0o644)
-
-
-def graded_by(submissions: Path, user: str | None) -> dict:
-    """One `labkit gradebook` of `submissions`, as `user` (None: as this process's user), into a folder of its own.
-    Its run folders (labkit-run-*) go into a folder of their own too, so that the search for leftovers sees this
-    gradebook's kernels only, not those of the other gradebook or of tests grading beside it (pytest -n)."""
-    root = open_folder()
+    # The gradebook's run folders (labkit-run-*) go into a folder of their own, so that the search for leftovers
+    # sees this gradebook's kernels only, not those of tests grading beside it (pytest -n).
     done, runs, _, _ = gradebook(submissions, root / "grades.csv", user, True, "--feedback", str(root / "feedback"))
-    rows = {}
-    if (root / "grades.csv").exists():
-        rows = {r["submission"]: r for r in csv.DictReader(open(root / "grades.csv", encoding="utf-8"))}
-    return {"done": done, "rows": rows, "leftovers": leftovers(runs), "root": root, "runs": runs}
-
-
-@pytest.fixture(scope="module")
-def gradebooks(request, released):
-    """Every attack graded as root (CI) and as an ordinary user (an instructor's machine), both gradebooks at
-    once: much of each one's time is kernels waiting out their time limits, not using a processor."""
-    users = {"root": None}
-    try:
-        users["ordinary user"] = request.getfixturevalue("instructor")
-    except pytest.skip.Exception:  # `graded` asks again for that user's tests, which then skip saying why
-        pass
-    top = open_folder()
-    submissions = top / "submissions"
-    red_team_submissions(released, submissions)
-    hashes = {p: sha256(p) for p in submissions.rglob("*.ipynb")}
-    with ThreadPoolExecutor(len(users)) as pool:
-        results = dict(zip(users, pool.map(lambda user: graded_by(submissions, user), users.values())))
-    for result in results.values():
-        result["hashes"] = hashes
-    yield results
-    for result in results.values():
-        shutil.rmtree(result["runs"], ignore_errors=True)
-        shutil.rmtree(result["root"], ignore_errors=True)
-    shutil.rmtree(top, ignore_errors=True)
-
-
-@pytest.fixture(scope="module", params=["root", "ordinary user"])
-def graded(request, gradebooks):
-    """The gradebook as root, then as an ordinary user."""
-    if request.param not in gradebooks:
-        request.getfixturevalue("instructor")  # skips (or, under CI, fails) with the reason
-    result = gradebooks[request.param]
-    done, rows = result["done"], result["rows"]
+    rows = {r["submission"]: r for r in csv.DictReader(open(root / "grades.csv", encoding="utf-8"))}
     assert done.returncode == 0, [r for r in rows.values() if r["status"].startswith("ungradable")] or done.stderr
-    return result
+    yield {"rows": rows, "hashes": hashes, "leftovers": leftovers(runs), "root": root}
+    shutil.rmtree(runs, ignore_errors=True)
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def test_the_blank_notebooks_score_zero_and_the_honest_ones_full_marks(graded):
