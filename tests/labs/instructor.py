@@ -84,13 +84,18 @@ def open_folder() -> Path:
     return folder
 
 
+# Each notebook's time limit in these gradebooks: several times what an honest submission or an attack needs on a
+# busy machine, but no more, since a submission that hangs its kernel waits all of it out.
+NOTEBOOK_TIMEOUT = 60
+
+
 def gradebook(folder: Path, out: Path, user: str | None, user_namespaces: bool = True, *extra: str):
     """Run `labkit gradebook --jobs 2` as root or as `user`, with its run folders in a folder of their own.
     Returns (the finished process, its run folders' parent, the worst delay seen meanwhile in starting a
     process as the instructor, and how many such starts failed)."""
     runs = open_folder()  # short, under /tmp: the kernels' sockets lie in it
     argv = [sys.executable, "-m", "labkit", "gradebook", str(folder), "--out", str(out), "--jobs", "2",
-            "--timeout", "120", *extra]
+            "--timeout", str(NOTEBOOK_TIMEOUT), *extra]
     env = {"TMPDIR": str(runs), "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
     command = as_user(user, argv, user_namespaces, env) if user else argv
     shell = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", "true"] if user else ["true"]

@@ -88,6 +88,20 @@ def test_an_attack_scores_no_more_than_the_blank_notebook(graded, number):
     assert row["lab"] == attack.lab
 
 
+# Words of the grader's that say a notebook ran out of its time, not of one cell's.
+OUT_OF_TIME = ("hit its time limit", "used up their", "grading took longer than")
+
+
+def test_no_attack_scores_nothing_only_for_running_out_of_time(graded):
+    # Such a zero proves nothing about the checks, and would hide an attack that beats them given time: only the
+    # attack whose kernel never answers again may use up the gradebook's time limit.
+    hangs = {f"2_dropout/attack-{number:02d}.ipynb" for number, attack in enumerate(ATTACKS)
+             if attack.name == "patch numpy and builtins in the kernel"}
+    out_of_time = {name for name, row in graded["rows"].items()
+                   if any(words in row["status"] + row["notes"] for words in OUT_OF_TIME)}
+    assert out_of_time <= hangs, {name: graded["rows"][name] for name in out_of_time - hangs}
+
+
 def test_forged_duplicate_or_missing_answers_flag_the_row_for_review(graded):
     rows = graded["rows"]
     for number, attack in enumerate(ATTACKS):

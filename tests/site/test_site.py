@@ -52,6 +52,16 @@ def test_no_built_page_shows_pytorch_missing(site_root):
     assert pages == []
 
 
+@pytest.mark.parametrize("width", [1280, 600], ids=["wide", "narrow"])
+def test_a_page_shows_one_search_box(site_page, width):
+    # sphinx-book-theme puts one in the header and one in the sidebar (on a narrow screen the header's icon
+    # stands in for both); _config.yml takes the sidebar's out.
+    visit = site_page("book/intro.html")
+    visit.page.set_viewport_size({"width": width, "height": 900})
+    boxes = visit.page.locator(".search-button__button")
+    assert sum(boxes.nth(i).is_visible() for i in range(boxes.count())) == 1
+
+
 def test_site_root_redirects_to_the_intro(site_page):
     visit = site_page("index.html")
     visit.page.wait_for_url("**/book/intro.html")
