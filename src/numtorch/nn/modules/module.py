@@ -132,7 +132,8 @@ class Module:
             for hook_id, hook in list(self._forward_hooks.items()):
                 if hook_id in self._forward_hooks_always_called:
                     called.add(hook_id)
-                result = self._run_forward_hook(hook_id, hook, args, kwargs, output)
+                result = (hook(self, args, kwargs, output) if hook_id in self._forward_hooks_with_kwargs
+                          else hook(self, args, output))
                 if result is not None:
                     output = result
             return output
@@ -142,7 +143,8 @@ class Module:
             for hook_id, hook in list(self._forward_hooks.items()):
                 if hook_id in self._forward_hooks_always_called and hook_id not in called:
                     try:
-                        result = self._run_forward_hook(hook_id, hook, args, kwargs, output)
+                        result = (hook(self, args, kwargs, output) if hook_id in self._forward_hooks_with_kwargs
+                                  else hook(self, args, output))
                     except Exception as error:
                         warnings.warn("module forward hook with ``always_call=True`` raised an exception that was "
                                       f"silenced as another error was raised in forward: {error}", stacklevel=2)
@@ -150,11 +152,6 @@ class Module:
                     if result is not None:
                         output = result
             raise
-
-    def _run_forward_hook(self, hook_id, hook, args, kwargs, output):
-        if hook_id in self._forward_hooks_with_kwargs:
-            return hook(self, args, kwargs, output)
-        return hook(self, args, output)
 
     # ----- registration ---------------------------------------------------------------------
     def _check_name(self, name, kind):
