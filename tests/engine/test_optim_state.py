@@ -317,3 +317,20 @@ def test_rng_state_carries_the_seed(lib):
     lib.manual_seed(12)
     lib.set_rng_state(state)
     assert lib.initial_seed() == 11
+
+
+@pytest.mark.parametrize("case, option", [("Adam", "amsgrad"), ("Adam", "maximize"), ("AdamW", "amsgrad"),
+                                          ("SGD momentum", "maximize")])
+def test_a_torch_option_numtorch_lacks_is_refused_not_ignored(torch, case, option):
+    """A state dict saved by torch carries every option of its optimizer: those at torch's default load, one that
+    changes the arithmetic (Adam's amsgrad, maximize) raises, in a checkpoint as in a parameter group."""
+    model, optimizer = make(torch, case)
+    train(torch, model, optimizer, 1)
+    ours = make(numtorch, case)[1]
+    ours.load_state_dict(to_numtorch(optimizer.state_dict()))
+    optimizer.param_groups[0][option] = True
+    message = f"implements {option}=False only, but got a parameter group with {option}=True"
+    with pytest.raises(NotImplementedError, match=message):
+        ours.load_state_dict(to_numtorch(optimizer.state_dict()))
+    with pytest.raises(NotImplementedError, match=message):
+        OPTIMIZERS[case](numtorch, [{"params": list(make(numtorch, case)[0].parameters()), option: True}])

@@ -27,6 +27,8 @@ class Adam(Optimizer):
             (which is :class:`AdamW`). Default: ``False``.
     """
 
+    _implemented_only = {"amsgrad": False, "maximize": False}
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, *,
                  decoupled_weight_decay=False):
         if lr < 0.0:

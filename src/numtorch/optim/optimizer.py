@@ -8,6 +8,11 @@ from ..tensor import Tensor
 class Optimizer:
     """Base class. ``params`` is an iterable of tensors or of dicts (parameter groups with their own options)."""
 
+    # Options of torch's optimizer that change its arithmetic and that numtorch implements at this value only. A
+    # group may carry any other key (schedulers add ``initial_lr``), as in torch; one of these set otherwise, in a
+    # group given here or in a state dict saved by torch, would silently be ignored, so it is refused instead.
+    _implemented_only = {}
+
     def __init__(self, params, defaults):
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of Tensors or dicts, "
@@ -32,6 +37,7 @@ class Optimizer:
                 raise ValueError("can't optimize a non-leaf Tensor")
         for key, value in self.defaults.items():
             group.setdefault(key, value)
+        self._refuse_unimplemented(group)
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in seen for p in group["params"]):
             raise ValueError("some parameters appear in more than one parameter group")
@@ -70,6 +76,8 @@ class Optimizer:
         if any(len(g["params"]) != len(s["params"]) for g, s in zip(groups, saved_groups)):
             raise ValueError("loaded state dict contains a parameter group that doesn't match the size of "
                              "optimizer's group")
+        for saved in saved_groups:
+            self._refuse_unimplemented(saved)
         by_index = dict(zip(chain.from_iterable(s["params"] for s in saved_groups),
                             chain.from_iterable(g["params"] for g in groups)))
         state = {}
@@ -79,6 +87,12 @@ class Optimizer:
                 state[param] = {key: _cast(value, param, key) for key, value in saved.items()}
         self.state = state
         self.param_groups = [{**saved, "params": group["params"]} for group, saved in zip(groups, saved_groups)]
+
+    def _refuse_unimplemented(self, group):
+        for key, value in self._implemented_only.items():
+            if key in group and group[key] != value:
+                raise NotImplementedError(f"numtorch's {type(self).__name__} implements {key}={value!r} only, "
+                                          f"but got a parameter group with {key}={group[key]!r}")
 
     @staticmethod
     def _gradients(group, l2=True):

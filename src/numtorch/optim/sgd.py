@@ -25,6 +25,8 @@ class SGD(Optimizer):
         nesterov (bool): Default: ``False``.
     """
 
+    _implemented_only = {"maximize": False}
+
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False):
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
