@@ -118,14 +118,14 @@ notebooks: $(VENV_STAMP)
 # PyTorch, hidden assertion cells included.
 # Two pytest runs: the site's tests (tests/site) need the built book; all the others start as
 # soon as torch and the notebooks are there, while Sphinx still builds the book.
-# Each on two workers; a test file (a notebook) runs whole in one worker (tests/conftest.py; the
-# browser lab's long tests are each a unit of their own), files in the order given, not by their
+# Each on two workers; a test file (a notebook) runs whole in one worker (xdist groups, tests/conftest.py; the
+# browser lab's long tests are each a group of their own), files in the order given, not by their
 # number of tests (a one-test file may take minutes):
 # the many short notebooks come last and keep both workers busy to the end.
 # pytest's own exit code stands: 5 (nothing collected) fails the target. Each run ends with its
 # 15 slowest tests, where time to save would be.
 PYTEST := $(BIN)/pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=300 --timeout=900 \
-  -n 2 --dist loadfile --no-loadscope-reorder --durations=15
+  -n 2 --dist loadgroup --no-loadscope-reorder --durations=15
 test: test-all-but-site test-site
 
 test-all-but-site: $(TORCH_STAMP) notebooks

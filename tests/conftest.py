@@ -69,10 +69,10 @@ TIERS = {
 }
 
 
-# ---- Two workers (`make test` runs pytest -n 2 --dist loadfile) ---------------------------------------------
-# A file is the unit of work, as under loadfile: a notebook's cells share one kernel and run in order, and a
-# module's fixtures (the red team's one gradebook run) are built once. Files that write to one shared place
-# form one unit, so that they never run at the same time.
+# ---- Two workers (`make test` runs pytest -n 2 --dist loadgroup) --------------------------------------------
+# Every test gets an xdist_group mark (below), and a group runs whole in one worker. A file is a group: a
+# notebook's cells share one kernel and run in order, and a module's fixtures (the red team's one gradebook run)
+# are built once. Files that write to one shared place form one group, so that they never run at the same time.
 SHARED_UNITS = {
     # `labkit lab` and `make lab` write the lab kernel and JupyterLab's settings into .venv, which the other reads.
     "tests/labs/test_browser.py": "tests/labs (labkit lab)",
@@ -80,26 +80,25 @@ SHARED_UNITS = {
 }
 
 
-# The browser lab's tests, each a minute or two of Pyodide in its own browser context, are units of their own:
+# The browser lab's tests, each a minute or two of Pyodide in its own browser context, are groups of their own:
 # as one file they all waited for one worker, and the other one idled at the end of the run.
 SPLIT_FILES = {"tests/site/test_lite.py"}
 
 
-# xdist's own way to group tests (--dist loadgroup, xdist_group marks) groups nothing under pytest 9.2, without a
-# word (pytest-dev/pytest-xdist#1386: it renames node ids, which pytest 9.2's structured ids ignore). So the file
-# scheduler's private _split_scope is overridden instead: if it ever goes, this fails loudly.
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_make_scheduler(config, log):
-    if config.getvalue("dist") != "loadfile":
-        return None
-    from xdist.scheduler import LoadFileScheduling
+def _group(path: str, nodeid: str) -> str:
+    return nodeid if path in SPLIT_FILES else SHARED_UNITS.get(path, path)
 
-    class SharedFileScheduling(LoadFileScheduling):
-        def _split_scope(self, nodeid):
-            scope = super()._split_scope(nodeid)
-            return nodeid if scope in SPLIT_FILES else SHARED_UNITS.get(scope, scope)
 
-    return SharedFileScheduling(config, log)
+def pytest_collection_finish(session):
+    # xdist groups by renaming each node id to end in "@<group>"; pytest 9.2 ignores the rename and every test
+    # runs wherever it lands, without a word (pytest-dev/pytest-xdist#1386, hence pytest<9.2 in requirements.txt).
+    config = session.config
+    if hasattr(config, "workerinput") and config.getvalue("dist") == "loadgroup":
+        ungrouped = [item.nodeid for item in session.items if "@" not in item.nodeid]
+        if ungrouped:
+            raise pytest.UsageError(f"--dist loadgroup expected every node id to end in @<group>, but got "
+                                    f"{len(ungrouped)} without, e.g. {ungrouped[0]}: this pytest-xdist does not "
+                                    f"group under this pytest (requirements.txt says which pytest does)")
 
 
 # First, so that `-m` (pytest's own hook of this name) sees the tiers' marks.
@@ -117,3 +116,4 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker("site")
         if "browser" in getattr(item, "fixturenames", ()):  # nbval's cells have no fixtures
             item.add_marker("browser")
+        item.add_marker(pytest.mark.xdist_group(_group(path, item.nodeid)))
