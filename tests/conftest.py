@@ -89,16 +89,15 @@ def _group(path: str, nodeid: str) -> str:
     return nodeid if path in SPLIT_FILES else SHARED_UNITS.get(path, path)
 
 
-def pytest_collection_finish(session):
+def pytest_xdist_node_collection_finished(node, ids):
     # xdist groups by renaming each node id to end in "@<group>"; pytest 9.2 ignores the rename and every test
     # runs wherever it lands, without a word (pytest-dev/pytest-xdist#1386, hence pytest<9.2 in requirements.txt).
-    config = session.config
-    if hasattr(config, "workerinput") and config.getvalue("dist") == "loadgroup":
-        ungrouped = [item.nodeid for item in session.items if "@" not in item.nodeid]
+    if node.config.getvalue("dist") == "loadgroup":
+        ungrouped = [nodeid for nodeid in ids if "@" not in nodeid]
         if ungrouped:
-            raise pytest.UsageError(f"--dist loadgroup expected every node id to end in @<group>, but got "
-                                    f"{len(ungrouped)} without, e.g. {ungrouped[0]}: this pytest-xdist does not "
-                                    f"group under this pytest (requirements.txt says which pytest does)")
+            pytest.exit(f"--dist loadgroup expected every node id to end in @<group>, but got {len(ungrouped)} "
+                        f"without, e.g. {ungrouped[0]}: this pytest-xdist does not group under this pytest "
+                        "(requirements.txt says which pytest does)", returncode=pytest.ExitCode.USAGE_ERROR)
 
 
 # First, so that `-m` (pytest's own hook of this name) sees the tiers' marks.
