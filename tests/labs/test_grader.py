@@ -99,6 +99,17 @@ def test_a_message_too_large_to_keep_never_reaches_the_grader_and_ends_the_gradi
     assert peak_memory_bytes() - before < size // 4, f"the grader's peak grew by {peak_memory_bytes() - before} bytes"
 
 
+def test_a_reply_too_large_to_keep_ends_the_wait_for_it_at_once(tmp_path, toy_labs):
+    # The error goes out twice, as output and in the cell's reply: both are dropped, so no reply will ever come.
+    limit = 300
+    started = time.monotonic()
+    result = grade(write(tmp_path / "toy.ipynb", notebook(SOLUTION, f"raise ValueError('x' * {MAX_MESSAGE_BYTES})")),
+                   toy_labs, timeout=3 * limit, cell_timeout=limit)
+    waited = time.monotonic() - started
+    assert any("code cell 2 sent the grader a message of more than" in note for note in result["notes"]), dump(result)
+    assert waited < limit / 2, f"the grader waited {waited:.0f} s for a reply it had dropped (the cell's limit: {limit} s)"
+
+
 def test_past_the_output_cap_a_cell_keeps_no_more_output():
     client = _Client(nbformat.v4.new_notebook())
     client.clear_before_next_output = False  # what nbclient sets as each cell starts

@@ -18,10 +18,12 @@ from pathlib import Path
 
 import nbformat
 import zmq.asyncio
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
+from traitlets import default
 
 from labkit import wire
 from labkit.checks import LONGEST_CELL, TEST_TIMEOUT, WALL_FACTOR, TimeLimit, limit_message
@@ -66,8 +68,22 @@ class _Client(NotebookClient):
         return super().output(outs, msg, display_id, cell_index)
 
 
+class _KernelClient(AsyncKernelClient):
+    """A kernel client that counts a kernel as gone once ZeroMQ has dropped one of its channels: nbclient, which
+    asks every second while it waits for a cell, then stops waiting at once rather than at the cell's limit."""
+
+    dropped = staticmethod(lambda: False)  # set by Session once the channels are watched
+
+    async def is_alive(self) -> bool:
+        return not self.dropped() and await super().is_alive()
+
+
 class _Manager(AsyncKernelManager):
     """A kernel manager whose clients share its ZeroMQ context, and so its cap on a message's size."""
+
+    @default("client_factory")
+    def _client_factory_default(self):
+        return _KernelClient
 
     def client(self, **kwargs):
         return super().client(context=self.context, **kwargs)
@@ -191,7 +207,7 @@ class Session:
             raise KernelFailed(f"the kernel could not start ({type(error).__name__}: {limit_message(error)}); "
                                f"it printed: {_printed(self.log)}") from None
         self.watchdog = self._stack.enter_context(fence.Watchdog(self.km.provisioner.pid, self.work))
-        self._drops = self._watch_for_drops()
+        self._watch_for_drops()
         self.connection = KernelConnection(self.client, self.withheld, self._run_request, self.deadline)
         return self
 
@@ -200,8 +216,9 @@ class Session:
             self.notes.append(f"the grader ended the kernel: {self.watchdog.breach}")
         self._stack.close()
 
-    def _watch_for_drops(self) -> list:
-        """Sockets that receive an event when ZeroMQ drops the shell or output channel (a message too large)."""
+    def _watch_for_drops(self) -> None:
+        """Tell the client when ZeroMQ drops the shell or output channel (a message too large): a socket that
+        monitors each receives an event then."""
         events = zmq.Context.shadow(self._context)  # a synchronous view of the same context, to poll without await
         monitors = []
         for name in ("shell", "iopub"):
@@ -211,7 +228,7 @@ class Session:
             monitor.connect(address)
             self._stack.callback(monitor.close, linger=0)
             monitors.append(monitor)
-        return monitors
+        self.client.kc.dropped = lambda: any(not monitor.closed and monitor.poll(0) for monitor in monitors)
 
     def _execute(self, index: int, limit: float) -> str | None:
         """Execute cell `index` of the notebook; "dead", "dropped", "timeout", "error" or None."""
@@ -219,13 +236,23 @@ class Session:
         try:
             self.client.execute_cell(self.nb.cells[index], index)
         except DeadKernelError:
-            return "dead"
-        if any(monitor.poll(0) for monitor in self._drops):
+            return "dropped" if self.client.kc.dropped() and self._still_running() else "dead"
+        if self.client.kc.dropped():
             return "dropped"
         self._last = reply = (self._replies.pop(index, None) or {}).get("content", {})
         if reply.get("status") == "error":
             return "timeout" if reply.get("ename") == "Timeout" else "error"
         return None
+
+    def _still_running(self, grace: float = 2.0) -> bool:
+        """Whether the kernel's process (the fence's, which ends with the kernel) is still there after `grace`
+        seconds: a kernel that dies closes its channels too, and that must read as a death, not a drop."""
+        end = time.monotonic() + grace
+        while self.km.provisioner.process.poll() is None:
+            if time.monotonic() > end:
+                return True
+            time.sleep(0.1)
+        return False
 
     def _run_request(self, code: str, limit: float) -> str | None:
         self.nb.cells.append(nbformat.v4.new_code_cell(code))
