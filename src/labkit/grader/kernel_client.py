@@ -23,7 +23,6 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
-from traitlets import default
 
 from labkit import wire
 from labkit.checks import LONGEST_CELL, TEST_TIMEOUT, WALL_FACTOR, TimeLimit, limit_message
@@ -80,10 +79,6 @@ class _KernelClient(AsyncKernelClient):
 
 class _Manager(AsyncKernelManager):
     """A kernel manager whose clients share its ZeroMQ context, and so its cap on a message's size."""
-
-    @default("client_factory")
-    def _client_factory_default(self):
-        return _KernelClient
 
     def client(self, **kwargs):
         return super().client(context=self.context, **kwargs)
@@ -180,7 +175,8 @@ class Session:
         self._context = zmq.asyncio.Context()
         self._context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)  # for every socket made from it
         # IPC sockets inside the work folder: local only, no network needed, and no warning about unencrypted TCP.
-        self.km = _Manager(kernel_name="labkit-sandbox", transport="ipc", ip=str(work / "kernel-ipc"),
+        self.km = _Manager(kernel_name="labkit-sandbox", client_factory=_KernelClient, transport="ipc",
+                           ip=str(work / "kernel-ipc"),
                            connection_file=str(work / "kernel.json"), context=self._context,
                            kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(specs)]))
         self.client = _Client(self.nb, km=self.km, kernel_name="labkit-sandbox", allow_errors=True,
