@@ -32,7 +32,7 @@ async function start({ pyodide: indexURL, shell: shellURL }) {
     pyodide = await self.loadPyodide({ indexURL, packages: PACKAGES, env: { MPLBACKEND } });
     const namespace = pyodide.globals.get("dict")();
     pyodide.runPython(await source, { globals: namespace, filename: "live_code_shell.py" });
-    shell = namespace.get("Shell")(send);
+    shell = namespace.get("PageShell").instance.callKwargs({ send });
     post({ type: "status", status: "ready" });
   } catch (error) {
     post({ type: "status", status: "failed", detail: String(error) });
