@@ -37,7 +37,12 @@
   const status = document.createElement("span");
   status.className = "live-status";
   status.setAttribute("role", "status");
-  pageLink.parentElement.append(" ", toggle, " ", status);
+  const restartButton = document.createElement("button");
+  restartButton.type = "button";
+  restartButton.className = "live-restart";
+  restartButton.textContent = "Restart Python";
+  restartButton.title = "Stop the running cell and start Python afresh (the cells' edits stay)";
+  pageLink.parentElement.append(" ", toggle, " ", status, " ", restartButton);
 
   let worker = null;
   let notebook = null;  // a promise of the notebook's JSON
@@ -45,6 +50,7 @@
   let chain = Promise.resolve();  // runs go one after another
   let nextId = 0;
   let failure = null;  // why Python could not start, once it could not
+  let restarts = 0;  // a run queued before a restart does not go on after it
   const pending = new Map();  // run id -> {sink, done}
 
   function setStatus(text, state) {
@@ -55,13 +61,15 @@
   function start() {
     if (worker !== null) return;
     setStatus("Python: starting…", "starting");
-    notebook = fetch(notebookURL).then((response) => {
+    notebook ??= fetch(notebookURL).then((response) => {
       if (!response.ok) throw new Error(`HTTP ${response.status} for ${notebookURL}`);
       return response.json();
     });
-    worker = new Worker(new URL("live-code-worker.js", script.src));
-    worker.onmessage = ({ data: message }) => handlers[message.type](message);
-    worker.onerror = (event) => failed(event.message || "the worker could not be loaded");
+    const own = new Worker(new URL("live-code-worker.js", script.src));
+    // Messages from a worker that has been restarted since are for nobody.
+    own.onmessage = ({ data: message }) => own === worker && handlers[message.type](message);
+    own.onerror = (event) => own === worker && failed(event.message || "the worker could not be loaded");
+    worker = own;
     worker.postMessage({ type: "start", pyodide: pyodideURL.href,
                          shell: new URL("live_code_shell.py", script.src).href });
   }
@@ -84,9 +92,22 @@
   function failed(detail) {
     failure = `Python could not start: ${detail}`;
     setStatus(failure, "failed");
-    for (const id of pending.keys()) answerUnrun(id);
+    for (const id of pending.keys()) answerUnrun(id, failure);
   }
 
+  // A cell that never ends can only be stopped with its worker (interrupting Python inside it would
+  // need a SharedArrayBuffer, which a page gets only with headers a static site cannot set).
+  function restart() {
+    restarts += 1;
+    worker.terminate();
+    worker = null;
+    failure = null;
+    for (const id of pending.keys()) answerUnrun(id, "Python was restarted before this cell finished");
+    for (const cell of cells) cell.ran = false;
+    start();
+  }
+
+  restartButton.addEventListener("click", restart);
   toggle.addEventListener("pointerenter", start);
   toggle.addEventListener("focus", start);
   toggle.addEventListener("click", async () => {
@@ -163,16 +184,18 @@
   }
 
   function run(target) {
+    const generation = restarts;
     target.element.classList.add("live-queued");
     chain = chain.then(async () => {
+      if (generation !== restarts) return;
       target.output.replaceChildren();
       target.element.classList.add("live-ran");
       for (const cell of cells.slice(0, cells.indexOf(target))) {
+        if (generation !== restarts) return;
         if (!cell.ran) await execute(cell, target);
       }
-      await execute(target, target);
-      target.element.classList.remove("live-queued");
-    });
+      if (generation === restarts) await execute(target, target);
+    }).finally(() => target.element.classList.remove("live-queued"));
   }
 
   // Run one cell; its outputs go under it, a hidden cell's errors under `target`.
@@ -181,7 +204,7 @@
     let sink;
     if (cell.hidden) {
       sink = (kind, data) => kind === "error" && render(target.output, kind, data,
-                                                        "A hidden cell of this page, run before this one, raised:");
+                                                        "A cell this page hides (run before this one) raised:");
     } else {
       if (cell !== target) cell.output.replaceChildren();
       cell.element.classList.add("live-ran", "live-running");
@@ -194,15 +217,15 @@
       if (failure === null) {
         worker.postMessage({ type: "run", id, code });
       } else {
-        answerUnrun(id);
+        answerUnrun(id, failure);
       }
     }).finally(() => cell.element?.classList.remove("live-running"));
   }
 
-  function answerUnrun(id) {
+  function answerUnrun(id, why) {
     const { sink, done } = pending.get(id);
     pending.delete(id);
-    sink("error", { ename: "Error", evalue: failure, traceback: [] });
+    sink("error", { ename: "Error", evalue: why, traceback: [] });
     done(false);
   }
 
@@ -228,7 +251,7 @@
     const box = document.createElement("div");
     box.className = "live-error";
     if (note) box.append(Object.assign(document.createElement("p"), { textContent: note }));
-    box.append(Object.assign(document.createElement("strong"), { textContent: `${ename}: ${evalue}` }));
+    box.append(Object.assign(document.createElement("strong"), { textContent: evalue ? `${ename}: ${evalue}` : ename }));
     if (traceback.length > 0) {
       const details = document.createElement("details");
       details.append(Object.assign(document.createElement("summary"), { textContent: "Traceback" }),

@@ -17,7 +17,8 @@ import pytest
 
 from test_widgets_site import shown, wait_for_change
 
-pytestmark = pytest.mark.pyodide  # runs the browser lab's Python; `make check` leaves it out
+# The browser lab's Python runs here (`make check` leaves these out).
+pytestmark = [pytest.mark.pyodide, pytest.mark.timeout(900)]
 
 KERNEL_START = 300_000  # ms: Pyodide, numtorch, IPython (a lab's kernel start, tests/site/test_lite.py)
 RUN = 300_000  # ms: a cell, with the cells above it and matplotlib loaded on first use
@@ -180,4 +181,21 @@ def test_a_labkit_explorer_run_live_switches_frames_when_its_controls_are_clicke
     assert len(before) == 1  # one explorer, one frame on screen
     explorer.locator(".live-output .widget-toggle-button", has_text="eval()").click()
     assert wait_for_change(page, before) != before
+    assert problems == []
+
+
+def test_restart_stops_a_cell_that_never_ends_and_the_cells_run_again_on_a_fresh_python(live_dropout):
+    page, problems = live_dropout
+    looping = cell(page, "class WithModule(nn.Module):")
+    editor = looping.locator("textarea.live-editor")
+    code = editor.input_value()
+    editor.fill("while True:\n    pass")
+    looping.locator("button.live-run").click()
+    looping.and_(page.locator(".live-running")).wait_for(timeout=KERNEL_START + RUN)  # the cells above have run
+    page.locator("button.live-restart").click()
+    looping.locator(".live-error", has_text="Python was restarted before this cell finished").wait_for()
+    editor.fill(code)
+    looping.locator("button.live-run").click()
+    looping.locator(".live-output", has_text="WithFunction in eval mode").wait_for(timeout=KERNEL_START + RUN)
+    assert "WithModule in eval mode: [1. 1. 1. 1. 1. 1. 1. 1.]" in looping.locator(".live-output").inner_text()
     assert problems == []
