@@ -16,9 +16,11 @@ import json
 import sys
 import weakref
 
+import ipywidgets
 from IPython.core.displayhook import DisplayHook
 from IPython.core.displaypub import DisplayPublisher
 from IPython.core.interactiveshell import InteractiveShell
+from ipywidgets.embed import dependency_state, embed_data
 from traitlets import Any, Type
 from traitlets.config import Config
 
@@ -92,7 +94,6 @@ class PageShell(InteractiveShell):
         self.streams = sys.stdout, sys.stderr = Stream("stdout", self.send), Stream("stderr", self.send)
         # Every widget made from now on, so that a displayed widget can be found by its model id.
         self.widgets = weakref.WeakSet()
-        import ipywidgets
         ipywidgets.Widget.on_widget_constructed(self.widgets.add)
 
     def run(self, code):
@@ -112,7 +113,6 @@ class PageShell(InteractiveShell):
         if view is not None:
             widget = next((w for w in self.widgets if w.comm is not None and w.model_id == view["model_id"]), None)
             if widget is not None:
-                from ipywidgets.embed import dependency_state, embed_data
                 bundle = dict(bundle, **{WIDGET_STATE: embed_data([widget], state=dependency_state(widget))})
         self.send("display", json.dumps(bundle, default=_bytes_as_base64))
 
