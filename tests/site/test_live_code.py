@@ -30,16 +30,16 @@ class _RecordingHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
     def send_head(self):
-        self.server.requested.append(self.path.split("?")[0])
+        self.server.paths.append(self.path.split("?")[0])
         return super().send_head()
 
 
 @pytest.fixture(scope="module")
-def requested(site_root):
-    """The paths the site was asked for, in order (cleared by whoever wants to look from a point on)."""
+def site_server(site_root):
+    """The built site on 127.0.0.1; its `paths` are those asked of it, in order."""
     handler = functools.partial(_RecordingHandler, directory=str(site_root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.requested = []
+    server.paths = []
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield server
     server.shutdown()
@@ -47,9 +47,9 @@ def requested(site_root):
 
 
 @pytest.fixture(scope="module")
-def site_url(requested):
+def site_url(site_server):
     """The built site from the recording server (in place of conftest's)."""
-    return f"http://127.0.0.1:{requested.server_port}/"
+    return f"http://127.0.0.1:{site_server.server_port}/"
 
 
 def problems_of(page, site_url):
@@ -85,7 +85,7 @@ def load():
     return "load average " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def test_a_page_only_read_fetches_no_python_and_hovering_the_toggle_starts_it(site_page, requested):
+def test_a_page_only_read_fetches_no_python_and_hovering_the_toggle_starts_it(site_page, site_server):
     visit = site_page("book/01_two_ways/calling_a_module.html")
     page = visit.page
     toggle = page.locator("button.live-toggle")
@@ -94,14 +94,14 @@ def test_a_page_only_read_fetches_no_python_and_hovering_the_toggle_starts_it(si
         page.mouse.wheel(0, 600)
     page.evaluate("window.scrollTo(0, 0)")
     page.wait_for_timeout(1000)
-    assert [path for path in requested.requested if "/lite/" in path] == []
+    assert [path for path in site_server.paths if "/lite/" in path] == []
     assert page.locator(".live-status").inner_text() == ""
 
     start = time.monotonic()
     toggle.hover()
     page.wait_for_function(READY, timeout=KERNEL_START, polling=100)
     ready = seconds_since(start)
-    fetched = [path for path in requested.requested if "/lite/" in path]
+    fetched = [path for path in site_server.paths if "/lite/" in path]
     assert "/lite/static/pyodide/pyodide.asm.wasm" in fetched
     assert any(re.search(r"/lite/static/pyodide/numtorch-.*\.whl$", path) for path in fetched)
     assert not any("matplotlib-" in path for path in fetched)  # only once a cell imports it
