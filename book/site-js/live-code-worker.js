@@ -52,8 +52,9 @@ async function run({ id, code }) {
   let ok = false;
   try {
     await pyodide.loadPackagesFromImports(code, {
-      messageCallback: (message) => message.startsWith("Loading ") &&
-        post({ type: "status", status: "busy", detail: message.replace(/^Loading /, "loading ") }),
+      messageCallback: (message) => message.startsWith("Loading ") && post({
+        type: "status", status: "busy", detail: `loading ${message.split(",").length} packages`,
+      }),
     });
     ok = shell.run(code);
   } catch (error) {  // loading a package failed: the shell itself reports what a cell raises
