@@ -13,12 +13,18 @@ require.config({
 
 // 2. It typesets widget labels through MathJax 2's MathJax.Hub.Queue; the site loads
 //    MathJax 3. MathJax's deferred script has run by DOMContentLoaded, and the manager
-//    renders later, on "load".
-document.addEventListener("DOMContentLoaded", () => {
+//    renders later, on "load". (Live code, live-code.js, loads this file after the page
+//    has loaded, when a page without widgets first shows one.)
+function addMathJaxHub() {
   const mathjax = window.MathJax;
   if (mathjax && !mathjax.Hub) {
     mathjax.Hub = {
       Queue: ([, , element]) => mathjax.startup?.promise.then(() => mathjax.typesetPromise([element])),
     };
   }
-});
+}
+if (document.readyState === "loading") {
+  document.addEventListener("DOMContentLoaded", addMathJaxHub);
+} else {
+  addMathJaxHub();
+}
