@@ -13,6 +13,7 @@ to this shell (its comms are ``comm``'s default, which sends nothing).
 """
 import base64
 import json
+import logging
 import sys
 import weakref
 
@@ -90,6 +91,8 @@ class PageShell(InteractiveShell):
         config = Config()
         config.InteractiveShell.colors = "NoColor"  # the page shows tracebacks as plain text
         config.HistoryManager.enabled = False  # no history file in the browser
+        # matplotlib's first import in a fresh browser warns that it builds its font cache: news to no reader.
+        logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
         super().__init__(config=config, **kwargs)
         self.streams = sys.stdout, sys.stderr = Stream("stdout", self.send), Stream("stderr", self.send)
         # Every widget made from now on, so that a displayed widget can be found by its model id.
