@@ -85,6 +85,15 @@ def page_at(url: str, seconds: int = 60) -> str:
     pytest.fail(f"nothing listens at {url} after {seconds} s")
 
 
+def assert_serves_jupyterlab_headless(process: subprocess.Popen, port: int) -> None:
+    """`process` prints JupyterLab's URL, says that no browser opens (there is no display), and the URL serves
+    JupyterLab."""
+    url, seen = printed_url(process, port)
+    assert any("no display here, so no browser opens" in line for line in seen)
+    page = page_at(url)
+    assert page.startswith("<!doctype html>") and "JupyterLab" in page
+
+
 def printed_url(process: subprocess.Popen, port: int, seconds: int = 120) -> tuple[str, list[str]]:
     """The JupyterLab URL `process` prints on its output (as it prints it: nothing held back until it exits),
     on 127.0.0.1, and the lines printed up to it; fail if none comes within `seconds`."""
@@ -121,10 +130,7 @@ def test_labkit_lab_starts_without_a_display_prints_the_url_and_serves_it(tmp_pa
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
                            start_new_session=True)
     try:
-        url, seen = printed_url(lab, port)
-        assert any("no display here, so no browser opens" in line for line in seen)
-        page = page_at(url)
-        assert page.startswith("<!doctype html>") and "JupyterLab" in page
+        assert_serves_jupyterlab_headless(lab, port)
         assert (tmp_path / "workspace" / "2_dropout.ipynb").exists()
     finally:
         stop(lab)  # labkit became JupyterLab, which stops its kernels
@@ -212,10 +218,7 @@ def test_make_lab_shows_the_url_while_jupyterlab_runs_and_serves_it(skip_or_fail
                 cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                 start_new_session=True)
             try:
-                url, seen = printed_url(lab, port)
-                assert any("no display here, so no browser opens" in line for line in seen)
-                page = page_at(url)
-                assert page.startswith("<!doctype html>") and "JupyterLab" in page
+                assert_serves_jupyterlab_headless(lab, port)
                 assert (home / "workspace" / "2_dropout.ipynb").stat().st_uid == user.pw_uid
             finally:
                 stop(lab)
