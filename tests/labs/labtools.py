@@ -2,6 +2,8 @@
 import hashlib
 import json
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -37,3 +39,9 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def labkit_export(platform: str, lab: str, out: Path, *options: str) -> subprocess.CompletedProcess:
+    """`labkit export PLATFORM LAB --out OUT [OPTIONS]`, its output captured."""
+    return subprocess.run([sys.executable, "-m", "labkit", "export", platform, lab, "--out", str(out), *options],
+                          capture_output=True, text=True, timeout=300)

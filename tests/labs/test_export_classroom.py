@@ -12,6 +12,7 @@ import nbformat
 import pytest
 import yaml
 
+from labtools import labkit_export
 from labkit.export.classroom import COMMAND_GRADER, REPORTER, WORKFLOW
 from labkit.grader.grade import bank_of
 from labkit.labs import BEGIN, END, load_labs
@@ -27,8 +28,7 @@ def lab():
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory):
     out = tmp_path_factory.mktemp("classroom") / "repo"
-    done = subprocess.run([sys.executable, "-m", "labkit", "export", "classroom", LAB, "--out", str(out)],
-                          capture_output=True, text=True, timeout=300)
+    done = labkit_export("classroom", LAB, out)
     assert done.returncode == 0, done.stderr
     return out
 
@@ -120,8 +120,7 @@ def test_a_check_without_a_result_fails_and_says_why(tmp_path):
 
 def test_export_refuses_a_folder_that_holds_files(tmp_path):
     (tmp_path / "mine.txt").write_text("keep me")
-    done = subprocess.run([sys.executable, "-m", "labkit", "export", "classroom", LAB, "--out", str(tmp_path)],
-                          capture_output=True, text=True)
+    done = labkit_export("classroom", LAB, tmp_path)
     assert done.returncode != 0 and "holds files" in done.stderr
     assert (tmp_path / "mine.txt").read_text() == "keep me"
 

@@ -11,7 +11,6 @@ import os
 import shutil
 import stat
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import nbformat
 import pytest
 from packaging.requirements import Requirement
 
+from labtools import labkit_export
 from labkit.export.environment import GRADING
 from labkit.export.gradescope import CONFIG, VISIBILITIES, results
 from labkit.labs import load_labs
@@ -56,8 +56,7 @@ def validate(report: dict) -> None:
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     out = tmp_path_factory.mktemp("export") / "autograder.zip"
-    done = subprocess.run([sys.executable, "-m", "labkit", "export", "gradescope", LAB, "--out", str(out)],
-                          capture_output=True, text=True, timeout=300)
+    done = labkit_export("gradescope", LAB, out)
     assert done.returncode == 0, done.stderr
     return out
 
@@ -223,6 +222,5 @@ def test_a_result_held_for_review_scores_zero_and_says_why():
 
 
 def test_export_refuses_an_unknown_visibility(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "labkit", "export", "gradescope", LAB, "--out",
-                           str(tmp_path / "a.zip"), "--hidden-visibility", "sometimes"], capture_output=True, text=True)
+    done = labkit_export("gradescope", LAB, tmp_path / "a.zip", "--hidden-visibility", "sometimes")
     assert done.returncode == 2 and "invalid choice" in done.stderr

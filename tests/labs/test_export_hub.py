@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from labtools import labkit_export
 from labkit.labs import load_labs
 
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -23,8 +24,7 @@ def hub(tmp_path_factory):
     for package in ("labkit", "numtorch"):
         shutil.copytree(SRC / package, root / "site" / package, ignore=shutil.ignore_patterns("__pycache__"))
     for lab in LABS:
-        done = subprocess.run([sys.executable, "-m", "labkit", "export", "hub", lab, "--out", str(root / "content")],
-                              capture_output=True, text=True, timeout=120)
+        done = labkit_export("hub", lab, root / "content")
         assert done.returncode == 0, done.stderr
     env = dict(os.environ, PYTHONPATH=str(root / "site"))
     env.pop("LABKIT_LABS", None)
