@@ -114,6 +114,8 @@ class Module:
     def __call__(self, *args, **kwargs):
         if not (self._forward_pre_hooks or self._forward_hooks):
             return self.forward(*args, **kwargs)
+        # Each hook is called right here, not through a helper (twice below, on either path): chapter 7 counts the
+        # Python calls a hook adds, one per hook.
         output, called = None, set()
         try:
             for hook_id, hook in list(self._forward_pre_hooks.items()):
