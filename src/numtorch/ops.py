@@ -8,6 +8,7 @@ sign change is computed only where ``ctx.needs_input_grad`` asks for it.
 import numpy as np
 
 from .autograd import Function
+from .blas import matmul
 
 
 class Add(Function):
@@ -134,7 +135,7 @@ class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return a @ b
+        return matmul(a, b)
 
     @staticmethod
     def backward(ctx, g):
@@ -149,8 +150,8 @@ class MatMul(Function):
             g2 = np.expand_dims(g2, -2)
         if b.ndim == 1:
             g2 = np.expand_dims(g2, -1)
-        ga = g2 @ np.swapaxes(b2, -1, -2) if ctx.needs_input_grad[0] else None
-        gb = np.swapaxes(a2, -1, -2) @ g2 if ctx.needs_input_grad[1] else None
+        ga = matmul(g2, np.swapaxes(b2, -1, -2)) if ctx.needs_input_grad[0] else None
+        gb = matmul(np.swapaxes(a2, -1, -2), g2) if ctx.needs_input_grad[1] else None
         if a.ndim == 1 and ga is not None:
             ga = ga[..., 0, :]
         if b.ndim == 1 and gb is not None:

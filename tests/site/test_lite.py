@@ -193,6 +193,9 @@ def test_the_tutorial_arc_runs_in_the_browser_lab_with_the_numbers_it_gives_in_c
     # As a learner would type it in: a cell for each stage of the program, which is left as it is.
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(stage.strip("\n"))
                                                for stage in re.split(r"\n(?=# ----- )", source)])
+    # The browser lab's NumPy has no BLAS, so numtorch's products took np.einsum's route (numtorch/blas.py).
+    notebook.cells.append(nbformat.v4.new_code_cell('import numtorch.blas; print("numpy has blas:", '
+                                                    'numtorch.blas.NUMPY_HAS_BLAS)'))
     notebook.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
     nbformat.write(notebook, tmp_path / "tutorial_arc.ipynb")
     visit = site_page("lite/lab/index.html")
@@ -202,6 +205,9 @@ def test_the_tutorial_arc_runs_in_the_browser_lab_with_the_numbers_it_gives_in_c
     printed = page.locator(".jp-OutputArea-output", has_text="tutorial arc: ")
     assert printed.count() == 1, outputs(page)
     pyodide = tutorial_arc_log(printed.text_content())
+    blas = page.locator(".jp-OutputArea-output", has_text="numpy has blas:")
+    blas.wait_for(state="attached", timeout=60_000)
+    assert blas.text_content().strip() == "numpy has blas: False"
     assert pyodide["printed_cnn"] == cpython["printed_cnn"]
     assert list(pyodide["log"]) == list(cpython["log"])
     for stage, numbers in cpython["log"].items():

@@ -14,6 +14,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..autograd import Function
+from ..blas import matmul
 from ..random import generator
 
 
@@ -72,7 +73,7 @@ class Affine(Function):
         elif b is None:
             ctx.name = "MmBackward0"
         ctx.save_for_backward(x, w)
-        out = x @ w.T
+        out = matmul(x, w.T)
         if b is not None:
             out += b
         return out
@@ -82,7 +83,7 @@ class Affine(Function):
         x, w = ctx.saved
         need_x, need_w, need_b = ctx.needs_input_grad
         g2 = g.reshape(-1, g.shape[-1])
-        return (g @ w if need_x else None), (g2.T @ x.reshape(-1, x.shape[-1]) if need_w else None), \
+        return (matmul(g, w) if need_x else None), (matmul(g2.T, x.reshape(-1, x.shape[-1])) if need_w else None), \
             (g2.sum(axis=0) if need_b else None)
 
 
@@ -111,7 +112,7 @@ class Convolution(Function):
         cols = np.ascontiguousarray(windows(xp, (kh, kw), stride, dilation, out_size).transpose(1, 2, 3, 4, 5, 0))
         cols = cols.reshape(groups, -1, out_size[0] * out_size[1] * n)
         w_mat = w.reshape(groups, out_channels // groups, -1)
-        out = np.matmul(w_mat, cols).reshape((out_channels,) + out_size + (n,)).transpose(3, 0, 1, 2)
+        out = matmul(w_mat, cols).reshape((out_channels,) + out_size + (n,)).transpose(3, 0, 1, 2)
         ctx.save_for_backward(cols, w_mat)
         ctx.geometry = (xp.shape, (kh, kw), stride, padding, dilation, out_size, groups)
         return out if b is None else np.add(out, b[:, None, None])  # np.add keeps out's memory layout
@@ -124,13 +125,13 @@ class Convolution(Function):
         need_x, need_w, need_b = ctx.needs_input_grad
         grad_x = grad_w = grad_b = None
         if need_w:  # (cols @ g.T).T rather than g @ cols.T: the same product, but BLAS is faster at this shape.
-            grad_w = np.matmul(cols, g_mat.transpose(0, 2, 1)).transpose(0, 2, 1)
+            grad_w = matmul(cols, g_mat.transpose(0, 2, 1)).transpose(0, 2, 1)
             grad_w = grad_w.reshape(-1, w_mat.shape[2] // (kernel[0] * kernel[1]), *kernel)
         if need_b:
             grad_b = g_mat.sum(axis=2).reshape(-1)
         if need_x:
             n, c = xp_shape[0], xp_shape[1]
-            grad_cols = np.matmul(w_mat.transpose(0, 2, 1), g_mat).reshape((c,) + kernel + out_size + (n,))
+            grad_cols = matmul(w_mat.transpose(0, 2, 1), g_mat).reshape((c,) + kernel + out_size + (n,))
             # col2im: add each kernel offset's columns back where that offset read them.
             grad_xp = batch_innermost(xp_shape, g.dtype)
             for i, j, where in offset_slices(kernel, stride, dilation, out_size):
