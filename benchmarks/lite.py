@@ -18,7 +18,9 @@ when the first cell had run: the worker's own resource timings, read by a cell r
 
 Inside the worker nothing tells unpacking packages from importing the kernel; so the same steps
 also run in Node (benchmarks/lite_phases.mjs: the same Pyodide, lock and first cell on Chromium's
-V8), with CPU time beside wall time and Python's `-X importtime` heaviest imports. On shared cores
+V8), with CPU time beside wall time and Python's `-X importtime` heaviest imports. Then, in Node
+too, a capstone training epoch with numtorch's matrix products as np.einsum (its route without
+BLAS, src/numtorch/blas.py) and as np.matmul (benchmarks/lite_training.mjs). On shared cores
 every figure follows the load average, printed beside each.
 """
 import json
@@ -151,6 +153,13 @@ def node_phases() -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def node_training() -> dict:
+    """One run of benchmarks/lite_training.mjs: a capstone epoch in the lab's Pyodide, by each product route."""
+    done = subprocess.run(["node", str(ROOT / "benchmarks" / "lite_training.mjs"), str(LITE)],
+                          capture_output=True, text=True, timeout=600, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def print_phases(title: str, phases: list[float]) -> None:
     steps = [f"{name} {seconds:.1f}" for name, seconds in zip(PHASES, phases)]
     gaps = [f"{name} +{seconds - before:.1f}" for name, seconds, before in zip(PHASES, phases, [0.0, *phases])]
@@ -206,6 +215,11 @@ def main() -> int:
         print(f"  {step:<20} {wall:5.2f} s wall, {cpu:5.2f} s CPU")
     print("  heaviest imports after the runtime's own (cumulative s, first run): " + ", ".join(
         f"{item['module']} {item['seconds']:.2f}" for item in runs[0]["heaviest_imports"]))
+
+    training = node_training()
+    print(f"training in the lab's Pyodide (NumPy with BLAS: {training['numpy_has_blas']}), in Node: a capstone CNN "
+          f"epoch on 1,280 random images took {training['einsum']:.2f} s with numtorch's products as np.einsum, "
+          f"{training['matmul']:.2f} s with np.matmul (median of 3)  [{load()}]")
 
     size = megabytes(LITE)
     print(f"browser lab size: {size:.1f} MB in _build/html/lite (goal <= {SIZE_GOAL} MB)  "
