@@ -28,28 +28,33 @@ def values_and_gradients(case):
     return [out.detach().numpy()] + [x.grad.numpy() for x in inputs]
 
 
-@pytest.mark.parametrize("case", CASES)
-def test_without_blas_the_products_give_what_they_give_with_it(case, monkeypatch):
-    with_blas = values_and_gradients(case)
+@pytest.fixture
+def einsums(monkeypatch):
+    """The subscripts of every np.einsum call made while the test runs."""
     subscripts = []
     einsum = np.einsum
-    monkeypatch.setattr(blas, "NUMPY_HAS_BLAS", False)
     monkeypatch.setattr(np, "einsum", lambda *args, **kwargs: subscripts.append(args[0]) or einsum(*args, **kwargs))
+    return subscripts
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_without_blas_the_products_give_what_they_give_with_it(case, monkeypatch, einsums):
+    monkeypatch.setattr(blas, "NUMPY_HAS_BLAS", True)
+    with_blas = values_and_gradients(case)
+    assert PRODUCT not in einsums
+    monkeypatch.setattr(blas, "NUMPY_HAS_BLAS", False)
     without_blas = values_and_gradients(case)
-    assert PRODUCT in subscripts, subscripts
+    assert PRODUCT in einsums, einsums
     for a, b in zip(with_blas, without_blas):
         assert a.dtype == b.dtype == np.float32
         np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-5)
 
 
-def test_with_blas_the_products_are_numpys_matmul(monkeypatch):
+def test_with_blas_the_products_are_numpys_matmul(monkeypatch, einsums):
     monkeypatch.setattr(blas, "NUMPY_HAS_BLAS", True)
-    subscripts = []
-    einsum = np.einsum
-    monkeypatch.setattr(np, "einsum", lambda *args, **kwargs: subscripts.append(args[0]) or einsum(*args, **kwargs))
     for case in CASES:
         values_and_gradients(case)
-    assert PRODUCT not in subscripts
+    assert PRODUCT not in einsums
 
 
 def test_integer_products_keep_numpys_matmul_without_blas(monkeypatch):

@@ -83,8 +83,9 @@ class Affine(Function):
         x, w = ctx.saved
         need_x, need_w, need_b = ctx.needs_input_grad
         g2 = g.reshape(-1, g.shape[-1])
-        return (matmul(g, w) if need_x else None), (matmul(g2.T, x.reshape(-1, x.shape[-1])) if need_w else None), \
-            (g2.sum(axis=0) if need_b else None)
+        grad_x = matmul(g, w) if need_x else None
+        grad_w = matmul(g2.T, x.reshape(-1, x.shape[-1])) if need_w else None
+        return grad_x, grad_w, (g2.sum(axis=0) if need_b else None)
 
 
 class Convolution(Function):
