@@ -8,38 +8,33 @@ fixture of tests/conftest.py):
         assert visit.problems == []
         visit.page.locator(".widget-slider").first.wait_for()
 
-`site_page(path)` loads the page from a local server and returns a `Visit`: the Playwright
-page plus everything that went wrong while loading it. Requests to any other host are
+`site_page(path)` loads the page from a local server and returns a `Visit` (tests/site/visits.py):
+the Playwright page plus everything that went wrong on it. Requests to any other host are
 blocked and recorded, so a page that would need the internet fails here instead of
 hanging.
 """
 import functools
 import http.server
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from visits import watch
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "_build" / "html"
 
 
-@dataclass
-class Visit:
-    page: object
-    failed_requests: list = field(default_factory=list)
-    foreign_requests: list = field(default_factory=list)
-    console_errors: list = field(default_factory=list)
+class _RecordingHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves the site quietly, and adds each path asked of it to its server's `paths`."""
 
-    @property
-    def problems(self):
-        return self.failed_requests + self.foreign_requests + self.console_errors
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format, *args):
         pass
+
+    def send_head(self):
+        self.server.paths.append(self.path.split("?")[0])
+        return super().send_head()
 
 
 @pytest.fixture(scope="session")
@@ -50,14 +45,20 @@ def site_root(skip_or_fail_on_ci):
 
 
 @pytest.fixture(scope="session")
-def site_url(site_root):
-    handler = functools.partial(_QuietHandler, directory=str(site_root))
+def site_server(site_root):
+    """The built site on 127.0.0.1; its `paths` are those asked of it, in order (a worker's whole session)."""
+    handler = functools.partial(_RecordingHandler, directory=str(site_root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/"
+    server.paths = []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="session")
+def site_url(site_server):
+    return f"http://127.0.0.1:{site_server.server_port}/"
 
 
 @pytest.fixture
@@ -69,33 +70,7 @@ def site_page(browser, site_url):
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         contexts.append(context)
         page = context.new_page()
-        visit = Visit(page)
-
-        def only_this_site(route):
-            if route.request.url.startswith(site_url):
-                route.continue_()
-            else:
-                visit.foreign_requests.append(f"blocked request to another host: {route.request.url}")
-                route.abort()
-
-        def record_failure(request):
-            if not request.url.startswith(site_url):
-                return  # already recorded as foreign
-            visit.failed_requests.append(f"request failed: {request.url} ({request.failure})")
-
-        def record_error_status(response):
-            if response.status >= 400:
-                visit.failed_requests.append(f"HTTP {response.status}: {response.url}")
-
-        def record_console(message):
-            if message.type == "error":
-                visit.console_errors.append(f"console error: {message.text} at {message.location}")
-
-        context.route("**/*", only_this_site)
-        page.on("requestfailed", record_failure)
-        page.on("response", record_error_status)
-        page.on("console", record_console)
-        page.on("pageerror", lambda error: visit.console_errors.append(f"page error: {error}"))
+        visit = watch(page, site_url)
         page.goto(site_url + path, wait_until="networkidle")
         return visit
 

@@ -1,21 +1,19 @@
 """Live code (book/site-js/live-code.js) in headless Chromium, offline: a book page's cells edited and run in place.
 
 Python is the browser lab's own Pyodide with its verified wheels, fetched from the site by a Web Worker. The
-site is served from 127.0.0.1 by a server that records every path asked of it, the worker's requests included;
-every other host is unresolvable for this Chromium (CHROMIUM_ARGS) and every request to one is refused and
-recorded (`site_page`, `live_dropout`). The dropout page's tests share one page and its Python: each runs a
-cell that first runs the cells above it that have not run yet, so each also works alone.
+site is served from 127.0.0.1 by a server that records every path asked of it, the worker's requests included
+(`site_server`, tests/site/conftest.py); every other host is unresolvable for this Chromium (CHROMIUM_ARGS) and
+every request to one is refused and recorded (tests/site/visits.py). The dropout page's tests share one page and
+its Python: each runs a cell that first runs the cells above it that have not run yet, so each also works alone.
 """
-import functools
-import http.server
 import os
 import re
-import threading
 import time
 
 import pytest
 
 from test_widgets_site import shown, wait_for_change
+from visits import watch
 
 # The browser lab's Python runs here (`make check` leaves these out).
 pytestmark = [pytest.mark.pyodide, pytest.mark.timeout(900)]
@@ -23,53 +21,6 @@ pytestmark = [pytest.mark.pyodide, pytest.mark.timeout(900)]
 KERNEL_START = 300_000  # ms: Pyodide, numtorch, IPython (a lab's kernel start, tests/site/test_lite.py)
 RUN = 300_000  # ms: a cell, with the cells above it and matplotlib loaded on first use
 READY = "document.querySelector('.live-status')?.dataset.state === 'ready'"
-
-
-class _RecordingHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):
-        pass
-
-    def send_head(self):
-        self.server.paths.append(self.path.split("?")[0])
-        return super().send_head()
-
-
-@pytest.fixture(scope="module")
-def site_server(site_root):
-    """The built site on 127.0.0.1; its `paths` are those asked of it, in order."""
-    handler = functools.partial(_RecordingHandler, directory=str(site_root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.paths = []
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture(scope="module")
-def site_url(site_server):
-    """The built site from the recording server (in place of conftest's)."""
-    return f"http://127.0.0.1:{site_server.server_port}/"
-
-
-def problems_of(page, site_url):
-    """Record what goes wrong on `page` (as `site_page` does): requests elsewhere, failures, console errors."""
-    problems = []
-
-    def only_this_site(route):
-        if route.request.url.startswith(site_url):
-            route.continue_()
-        else:
-            problems.append(f"blocked request to another host: {route.request.url}")
-            route.abort()
-
-    page.context.route("**/*", only_this_site)
-    page.on("requestfailed", lambda request: problems.append(f"request failed: {request.url} ({request.failure})"))
-    page.on("response", lambda response: response.status >= 400 and problems.append(f"HTTP {response.status}: "
-                                                                                      f"{response.url}"))
-    page.on("console", lambda message: message.type == "error" and problems.append(f"console error: {message.text}"))
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    return problems
 
 
 def cell(page, text):
@@ -86,6 +37,7 @@ def load():
 
 
 def test_a_page_only_read_fetches_no_python_and_hovering_the_toggle_starts_it(site_page, site_server):
+    asked_before = len(site_server.paths)  # the server's paths, from this test on
     visit = site_page("book/01_two_ways/calling_a_module.html")
     page = visit.page
     toggle = page.locator("button.live-toggle")
@@ -94,14 +46,14 @@ def test_a_page_only_read_fetches_no_python_and_hovering_the_toggle_starts_it(si
         page.mouse.wheel(0, 600)
     page.evaluate("window.scrollTo(0, 0)")
     page.wait_for_timeout(1000)
-    assert [path for path in site_server.paths if "/lite/" in path] == []
+    assert [path for path in site_server.paths[asked_before:] if "/lite/" in path] == []
     assert page.locator(".live-status").inner_text() == ""
 
     start = time.monotonic()
     toggle.hover()
     page.wait_for_function(READY, timeout=KERNEL_START, polling=100)
     ready = seconds_since(start)
-    fetched = [path for path in site_server.paths if "/lite/" in path]
+    fetched = [path for path in site_server.paths[asked_before:] if "/lite/" in path]
     assert "/lite/static/pyodide/pyodide.asm.wasm" in fetched
     assert any(re.search(r"/lite/static/pyodide/numtorch-.*\.whl$", path) for path in fetched)
     assert not any("matplotlib-" in path for path in fetched)  # only once a cell imports it
@@ -127,16 +79,16 @@ def live_dropout(browser, site_url):
     """The dropout page with Live code turned on at once (no hover first), and what went wrong on it."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    problems = problems_of(page, site_url)
+    visit = watch(page, site_url)
     page.goto(site_url + "book/04_train_eval/dropout.html", wait_until="networkidle")
     page.locator("button.live-toggle").click()
     page.started = time.monotonic()
-    yield page, problems
+    yield page, visit
     context.close()
 
 
 def test_an_edited_cell_runs_in_place_and_its_new_output_replaces_the_static_one(live_dropout):
-    page, problems = live_dropout
+    page, visit = live_dropout
     dropout = cell(page, "out = F.dropout(ones, 0.25)")
     static = dropout.locator(".cell_output").inner_text()
     assert "1.3333" in static  # survivors of p = 0.25 are scaled by 1/(1 - p)
@@ -153,11 +105,11 @@ def test_an_edited_cell_runs_in_place_and_its_new_output_replaces_the_static_one
     assert set(counts) == {0.0, 2.0}, shown_now
     assert sum(counts.values()) == 10_000 and 4_700 < counts[0.0] < 5_300, counts
     assert dropout.locator(".live-output").is_visible() and not dropout.locator(".cell_output").is_visible()
-    assert problems == []
+    assert visit.problems == []
 
 
 def test_a_cell_that_raises_shows_its_error_in_place(live_dropout):
-    page, problems = live_dropout
+    page, visit = live_dropout
     failing = cell(page, "x = torch.rand(2, 5)")
     editor = failing.locator("textarea.live-editor")
     editor.fill("F.dropout(torch.ones(3), 1.5)")
@@ -167,11 +119,11 @@ def test_a_cell_that_raises_shows_its_error_in_place(live_dropout):
     assert error.locator("strong").inner_text() == (
         "ValueError: dropout probability has to be between 0 and 1, but got 1.5")
     assert "F.dropout(torch.ones(3), 1.5)" in error.locator("pre").text_content()  # the traceback, folded
-    assert problems == []
+    assert visit.problems == []
 
 
 def test_a_labkit_explorer_run_live_switches_frames_when_its_controls_are_clicked(live_dropout):
-    page, problems = live_dropout
+    page, visit = live_dropout
     explorer = cell(page, "DropoutExplorer(engine=torch)")
     explorer.locator("button.live-run").click()
     picture = explorer.locator(".live-output img.widget-image").first
@@ -181,11 +133,11 @@ def test_a_labkit_explorer_run_live_switches_frames_when_its_controls_are_clicke
     assert len(before) == 1  # one explorer, one frame on screen
     explorer.locator(".live-output .widget-toggle-button", has_text="eval()").click()
     assert wait_for_change(page, before) != before
-    assert problems == []
+    assert visit.problems == []
 
 
 def test_restart_stops_a_cell_that_never_ends_and_the_cells_run_again_on_a_fresh_python(live_dropout):
-    page, problems = live_dropout
+    page, visit = live_dropout
     looping = cell(page, "class WithModule(nn.Module):")
     editor = looping.locator("textarea.live-editor")
     code = editor.input_value()
@@ -198,4 +150,4 @@ def test_restart_stops_a_cell_that_never_ends_and_the_cells_run_again_on_a_fresh
     looping.locator("button.live-run").click()
     looping.locator(".live-output", has_text="WithFunction in eval mode").wait_for(timeout=KERNEL_START + RUN)
     assert "WithModule in eval mode: [1. 1. 1. 1. 1. 1. 1. 1.]" in looping.locator(".live-output").inner_text()
-    assert problems == []
+    assert visit.problems == []
