@@ -64,22 +64,26 @@ class Function:
         return _tensor(array, grad_fn=ctx)
 
 
-Tensor = None  # numtorch.tensor.Tensor, once _tensor has made the first tensor
+_Tensor = None  # numtorch.tensor.Tensor, once _tensor_class has imported it
+
+
+def _tensor_class():
+    """numtorch.tensor.Tensor. tensor.py imports this module (through ops.py, whose Functions build on it),
+    so this module cannot import tensor.py at its top: it does so here, once, on first use."""
+    global _Tensor
+    if _Tensor is None:
+        from .tensor import Tensor
+        _Tensor = Tensor
+    return _Tensor
 
 
 def _tensor(array, grad_fn=None):
-    """A new Tensor holding ``array``: every Function's output and every gradient is made here.
-
-    tensor.py imports this module (through ops.py, whose Functions build on it), so this module
-    cannot import tensor.py at its top: it does so here, once, when the first tensor is made.
-    """
-    global Tensor
-    if Tensor is None:
-        from .tensor import Tensor
-    return Tensor._make(array, grad_fn)
+    """A new Tensor holding ``array``: every Function's output and every gradient is made here."""
+    return _tensor_class()._make(array, grad_fn)
 
 
 def _apply_as_in_torch(cls, args, kwargs):
+    Tensor = _tensor_class()
     tensors = tuple(a if isinstance(a, Tensor) else None for a in args)
     needs = tuple(grad_mode._enabled and t is not None and t._requires_grad for t in tensors)
     ctx = Context(_WrittenAsInTorch(cls), tensors, needs)
@@ -100,7 +104,7 @@ class _WrittenAsInTorch:
         self.cls, self.name = cls, f"{cls.__name__}Backward"
 
     def backward(self, ctx, grad):
-        grads = self.cls.backward(ctx, Tensor._make(grad))
+        grads = self.cls.backward(ctx, _tensor(grad))
         grads = grads if isinstance(grads, tuple) else (grads,)
         if len(grads) != len(ctx.inputs):
             raise RuntimeError(f"function {self.name} returned an incorrect number of gradients "

@@ -77,3 +77,27 @@ print(x.grad.tolist())
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["[2.0,", "4.0]"]
+
+
+def test_a_function_written_as_in_torch_can_be_the_first_operation_of_a_fresh_process():
+    """autograd.py imports tensor.py on first use: a learner's Function applied before any built-in
+    operation has made a tensor (tensors from factories only) must find it too."""
+    script = """
+import numtorch
+
+class Double(numtorch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x * 2
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output * 2
+
+x = numtorch.ones(2, requires_grad=True)
+Double.apply(x).sum().backward()
+print(x.grad.tolist())
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["[2.0,", "2.0]"]
