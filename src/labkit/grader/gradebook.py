@@ -1,10 +1,11 @@
 """Grade every notebook in a folder, in parallel, into one CSV row per submission.
 
-Each submission is graded by its own `labkit grade` process with a hard time limit, so
-nothing one submission does (a crash of the grader included) can stop the others. The lab
-comes from the assignment: `--lab`, else the folder's name, else (for `DIR/<lab>/*.ipynb`)
-the subfolder's name; only without any of these does a notebook's own metadata tell, noted
-on its row. When the gradebook returns, no process a submission started is left.
+Each submission is graded in a process of its own, forked from the gradebook's (which has already imported
+the grader and read the labs, so a grading starts at once), with a hard time limit, so nothing one
+submission does (a crash of the grader included) can stop the others. The lab comes from the assignment:
+`--lab`, else the folder's name, else (for `DIR/<lab>/*.ipynb`) the subfolder's name; only without any of
+these does a notebook's own metadata tell, noted on its row. When the gradebook returns, no process a
+submission started is left.
 """
 
 from __future__ import annotations
@@ -12,35 +13,111 @@ from __future__ import annotations
 import csv
 import json
 import os
-import subprocess
+import selectors
+import signal
 import sys
-from concurrent.futures import ThreadPoolExecutor
+import tempfile
+import time
+import traceback
 from pathlib import Path
 
 from labkit.checks import limit_message
 from labkit.grader import fence
-from labkit.grader.grade import NOTEBOOK_TIMEOUT, fence_in_force, ungradable
+from labkit.grader.grade import NOTEBOOK_TIMEOUT, fence_in_force, grade, ungradable
 from labkit.grader.text import cell, md
-from labkit.labs import load_labs
+from labkit.labs import Lab, load_labs
 
 FIXED = ["submission", "lab", "score", "max_score", "status", "fence", "notes"]
+HARD_LIMIT_MARGIN = 60  # s beyond a notebook's own time limit before its grading process is killed
 
 
-def grade_one(path: Path, labs_root: str, timeout: float, lab: str | None, unfenced: bool) -> dict:
-    command = [sys.executable, "-m", "labkit", "grade", str(path), "--json", "--labs", labs_root,
-               "--timeout", str(timeout)] + (["--lab", lab] if lab else []) + (["--no-fence"] if unfenced else [])
+class _Grading:
+    """One submission's grading process, forked from this one: its result arrives whole on a pipe, what it
+    prints goes to a file of its own (the last line says why, should it fail)."""
+
+    def __init__(self, path: Path, lab: str | None, labs: list[Lab], timeout: float, unfenced: bool):
+        self.limit = timeout + HARD_LIMIT_MARGIN
+        self.deadline = time.monotonic() + self.limit
+        self.chunks: list[bytes] = []
+        self.log = tempfile.TemporaryFile()
+        self.pipe, write = os.pipe()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self.pid = os.fork()
+        if self.pid == 0:
+            _child(write, self.log.fileno(), path, lab, labs, timeout, unfenced)
+        os.close(write)
+
+    def result(self, timed_out: bool = False) -> dict:
+        """The grading's result, once its pipe has closed; or, `timed_out`, after killing it."""
+        if timed_out:
+            os.kill(self.pid, signal.SIGKILL)
+        status = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+        os.close(self.pipe)
+        with self.log:
+            if timed_out:
+                return ungradable(f"grading took longer than {self.limit:g} s")
+            try:
+                return json.loads(b"".join(self.chunks))
+            except ValueError:  # it died before sending all of it
+                self.log.seek(0)
+                last = self.log.read().decode("utf-8", "replace").strip().splitlines()[-1:]  # a traceback's error
+                return ungradable(f"the grader failed: {limit_message(last[0] if last else f'exit {status}')}")
+
+
+def _child(write: int, log: int, path: Path, lab: str | None, labs: list[Lab], timeout: float, unfenced: bool):
+    """The forked process: grade, send the result, and leave without running anything of the parent's at exit.
+    (Signals are handled as in the parent: `labkit gradebook`'s SIGTERM ends a grading through its cleanup.)"""
+    status = 1
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout + 60,
-                              env=fence.labkit_env())
-        result = json.loads(done.stdout)
-        if not isinstance(result, dict):
-            raise json.JSONDecodeError("not an object", done.stdout, 0)
-        return result
-    except subprocess.TimeoutExpired:
-        return ungradable(f"grading took longer than {timeout + 60:g} s")
-    except json.JSONDecodeError:
-        last = done.stderr.strip().splitlines()[-1:]  # a traceback ends with the error itself
-        return ungradable(f"the grader failed: {limit_message(last[0] if last else f'exit {done.returncode}')}")
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        sys.stdout = sys.stderr = open(log, "w", encoding="utf-8", closefd=False)
+        data = json.dumps(grade(path, labs, timeout=timeout, lab=lab, unfenced=unfenced)).encode()
+        with os.fdopen(write, "wb") as out:
+            out.write(data)
+        status = 0
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+
+
+def grade_all(found: list[tuple[Path, str | None]], labs: list[Lab], jobs: int, timeout: float,
+              unfenced: bool) -> list[dict]:
+    """Each (notebook, assigned lab) graded in a forked process, `jobs` at a time; results in the same order."""
+    results: list[dict | None] = [None] * len(found)
+    waiting = list(enumerate(found))[::-1]
+    running: dict[int, tuple[int, _Grading]] = {}  # pipe -> (index, grading)
+    with selectors.DefaultSelector() as selector:
+        try:
+            while waiting or running:
+                while waiting and len(running) < jobs:
+                    index, (path, lab) = waiting.pop()
+                    grading = _Grading(path, lab, labs, timeout, unfenced)
+                    running[grading.pipe] = (index, grading)
+                    selector.register(grading.pipe, selectors.EVENT_READ)
+                soonest = min(g.deadline for _, g in running.values())
+                for key, _ in selector.select(max(0.0, soonest - time.monotonic())):
+                    chunk = os.read(key.fd, 1 << 16)
+                    index, grading = running[key.fd]
+                    if chunk:
+                        grading.chunks.append(chunk)
+                        continue
+                    selector.unregister(key.fd)
+                    del running[key.fd]
+                    results[index] = grading.result()
+                for pipe, (index, grading) in list(running.items()):
+                    if time.monotonic() > grading.deadline:
+                        selector.unregister(pipe)
+                        del running[pipe]
+                        results[index] = grading.result(timed_out=True)
+        finally:
+            for index, grading in running.values():  # interrupted (Ctrl-C, kill): no grading outlives us
+                grading.result(timed_out=True)
+    return results
 
 
 def submissions(folder: Path, lab: str | None, lab_names: set[str]) -> list[tuple[Path, str | None]]:
@@ -70,12 +147,11 @@ def gradebook(folder: str | os.PathLike, out: str | os.PathLike, labs_root: str,
     is not given."""
     mode = fence_in_force(unfenced)
     folder = Path(folder)
-    found = submissions(folder, lab, {l.name for l in load_labs(labs_root)})
-    jobs = jobs or os.cpu_count() or 1
-    reaping = fence.become_subreaper()  # a grade process that is killed leaves its kernel to us
+    labs = load_labs(labs_root)
+    found = submissions(folder, lab, {l.name for l in labs})
+    reaping = fence.become_subreaper()  # a grading process that is killed leaves its kernel to us
     try:
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            results = list(pool.map(lambda item: grade_one(item[0], labs_root, timeout, item[1], unfenced), found))
+        results = grade_all(found, labs, jobs or os.cpu_count() or 1, timeout, unfenced)
     finally:
         if reaping:
             fence.end_descendants()

@@ -1,0 +1,72 @@
+"""`labkit gradebook` grades each submission in a process forked from its own: a grading that crashes, raises,
+prints or never ends costs its own row only, the rows keep the submissions' order, and no grading process is
+left. The real grader is replaced here (the forked processes inherit the replacement): what is tested is the
+running of the processes, not the grading (tests/labs/test_grading_labs.py, test_red_team.py)."""
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from labkit.grader import gradebook
+
+
+def pretend_grade(path, labs, timeout, lab, unfenced):
+    """What a grading process does, by the submission's name."""
+    name = Path(path).stem
+    if name == "crashes":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if name == "raises":
+        raise RuntimeError("the grader broke on this one")
+    if name == "hangs":
+        time.sleep(60)
+    if name == "prints":
+        print("to the gradebook's output?")
+        os.write(2, b"and to its errors?\n")
+    return {"lab": lab, "score": 1.0, "max_score": 1.0, "tests": [], "notes": [f"pid {os.getpid()}"],
+            "review": [], "ungradable": None, "fence": "root"}
+
+
+def grade_all(names):
+    return gradebook.grade_all([(Path(f"/nowhere/{n}.ipynb"), "2_dropout") for n in names], labs=[], jobs=2,
+                               timeout=1, unfenced=False)
+
+
+@pytest.fixture(scope="module")
+def graded():
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(gradebook, "grade", pretend_grade)
+        patch.setattr(gradebook, "HARD_LIMIT_MARGIN", 1)
+        names = ["first", "crashes", "raises", "hangs", "prints", "last"]
+        started = time.monotonic()
+        results = grade_all(names)
+        return dict(zip(names, results)), time.monotonic() - started
+
+
+def test_each_grading_runs_in_a_process_of_its_own_and_the_rows_keep_their_order(graded):
+    results, _ = graded
+    pids = {name: results[name]["notes"][0] for name in ("first", "prints", "last")}
+    assert len(set(pids.values()) | {f"pid {os.getpid()}"}) == 4, pids
+    assert all(results[name]["score"] == 1.0 for name in pids)
+
+
+def test_a_grading_that_crashes_or_raises_is_ungradable_and_says_why(graded):
+    results, _ = graded
+    assert results["crashes"]["ungradable"] == "the grader failed: exit -9"
+    assert results["raises"]["ungradable"] == "the grader failed: RuntimeError: the grader broke on this one"
+
+
+def test_a_grading_that_never_ends_is_killed_at_the_hard_limit(graded):
+    results, took = graded
+    assert results["hangs"]["ungradable"] == "grading took longer than 2 s"
+    assert took < 30
+    assert not any(pid for pid in gradebook.fence.descendants()), "a grading process outlived the gradebook"
+
+
+def test_what_a_grading_prints_stays_out_of_the_gradebooks_output(monkeypatch, capfd):
+    monkeypatch.setattr(gradebook, "grade", pretend_grade)
+    assert grade_all(["prints"])[0]["score"] == 1.0
+    printed = capfd.readouterr()
+    assert printed.out == "" and printed.err == ""
