@@ -48,9 +48,12 @@ NOTEBOOKS = $(shell grep -rl --include='*.md' '^kernelspec:' book)
 
 venv: $(VENV_STAMP)
 
+# pip byte-compiles what it installs on one core, while npm's work is long done: here compileall does it on every
+# core, afterwards, and like pip it leaves a file that is not this Python's syntax uncompiled.
 $(VENV_STAMP): requirements.txt pyproject.toml
 	python3 -m venv .venv
-	$(BIN)/pip install --progress-bar off -r requirements.txt -e .
+	$(BIN)/pip install --progress-bar off --no-compile -r requirements.txt -e .
+	$(BIN)/python -c "import compileall; compileall.compile_dir('.venv/lib', quiet=2, workers=0)"
 	touch $@
 
 $(TORCH_STAMP): $(VENV_STAMP)
