@@ -23,7 +23,7 @@ from pathlib import Path
 
 from labkit.checks import limit_message
 from labkit.grader import fence
-from labkit.grader.grade import NOTEBOOK_TIMEOUT, fence_in_force, grade, ungradable
+from labkit.grader.grade import NOTEBOOK_TIMEOUT, fence_in_force, grade, tests_of, ungradable
 from labkit.grader.text import cell, md
 from labkit.labs import Lab, load_labs
 
@@ -149,6 +149,10 @@ def gradebook(folder: str | os.PathLike, out: str | os.PathLike, labs_root: str,
     folder = Path(folder)
     labs = load_labs(labs_root)
     found = submissions(folder, lab, {l.name for l in labs})
+    assigned = {name for _, name in found}
+    for each in labs:  # read once here, the assigned labs' tests are there in every grading process
+        if each.name in assigned:
+            tests_of(each)
     reaping = fence.become_subreaper()  # a grading process that is killed leaves its kernel to us
     try:
         results = grade_all(found, labs, jobs or os.cpu_count() or 1, timeout, unfenced)
