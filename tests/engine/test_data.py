@@ -118,3 +118,24 @@ def test_a_dataset_subclass_and_a_collate_fn(lib):
     assert list(loader) == [[0, 1], [4, 9], [16]]
     with pytest.raises(NotImplementedError, match="Subclasses of Dataset should implement __getitem__."):
         lib.utils.data.Dataset()[0]
+
+
+@pytest.mark.parametrize("requires_grad", [False, True])
+def test_a_tensor_datasets_batches_are_one_index_into_each_tensor_or_else_the_samples_stacked(
+        torch, monkeypatch, requires_grad):
+    """Without gradients, numtorch's loader reads a TensorDataset's batch as one index into each tensor, not as a
+    tensor per sample; the batches are torch's all the same (shuffled by one sampler, so in the same order)."""
+    x, y, order = rand(7, 2, 3), np.arange(7), [5, 0, 6, 2, 3, 1, 4]
+    samples = []
+    read = numtorch.utils.data.TensorDataset.__getitem__
+    monkeypatch.setattr(numtorch.utils.data.TensorDataset, "__getitem__",
+                        lambda ds, i: samples.append(i) or read(ds, i))
+    ours, theirs = (batches(lib, lib.utils.data.TensorDataset(lib.tensor(x, requires_grad=requires_grad),
+                                                              lib.tensor(y)), batch_size=3, sampler=order)
+                    for lib in (numtorch, torch))
+    assert samples == (order if requires_grad else [])
+    assert len(ours) == len(theirs) == 3
+    for (xb, yb), (xt, yt) in zip(ours, theirs):
+        assert_close(xb, xt)
+        assert yb.tolist() == yt.tolist() and yb.dtype == numtorch.int64
+        assert xb.requires_grad == xt.requires_grad == requires_grad

@@ -153,6 +153,8 @@ class WindowMax(Function):
         out = xp[slices[0][2]].copy()
         for _, _, where in slices[1:]:
             np.maximum(out, xp[where], out=out)
+        if not ctx.needs_input_grad[0]:  # no backward: which offset held each maximum is never asked
+            return out
         # Which kernel offset held the maximum: the first one, on ties, as in torch. The smallest
         # integer type that can count the offsets (a 17x17 kernel has 289: more than uint8 holds).
         index_type = np.min_scalar_type(len(slices) - 1)

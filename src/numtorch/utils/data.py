@@ -144,14 +144,25 @@ class DataLoader:
         return iter(range(len(self.dataset)))
 
     def __iter__(self):
+        fetch = self._fetcher()
         batch = []
         for index in self._indices():
-            batch.append(self.dataset[index])
+            batch.append(index)
             if len(batch) == self.batch_size:
-                yield self.collate_fn(batch)
+                yield fetch(batch)
                 batch = []
         if batch and not self.drop_last:
-            yield self.collate_fn(batch)
+            yield fetch(batch)
+
+    def _fetcher(self):
+        """What turns a batch's indices into the batch: each sample read and collated; or, for a TensorDataset
+        collated by default, that needs no gradient, one index into each tensor, which gives the same tensors
+        without a tensor per sample."""
+        dataset = self.dataset
+        if (type(dataset) is TensorDataset and self.collate_fn is default_collate
+                and not any(t.requires_grad for t in dataset.tensors)):
+            return lambda indices: [t[indices] for t in dataset.tensors]
+        return lambda indices: self.collate_fn([dataset[index] for index in indices])
 
     def __len__(self):
         """The number of batches in one pass."""
