@@ -84,40 +84,50 @@ print(sys.prefix.startswith("/tmp/"), os.path.isdir(sys.prefix), os.path.isfile(
         shutil.rmtree(run, ignore_errors=True)
 
 
+@pytest.mark.parametrize("command", ["grade", "gradebook"])
 @pytest.mark.parametrize("signal_number", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
-def test_a_kernel_does_not_outlive_a_grader_that_is_killed(tmp_path, toy_labs, signal_number):
+def test_a_kernel_does_not_outlive_a_grader_that_is_killed(tmp_path, toy_labs, signal_number, command):
+    """Killed, `labkit grade` takes its kernel with it, and `labkit gradebook` its gradings (forked from it) and
+    their kernels; ended by SIGTERM, each also removes the run folders of its gradings."""
     from labtools import notebook, write
 
-    submission = write(tmp_path / "toy.ipynb", notebook("import time\ntime.sleep(120)"))
+    (tmp_path / "toy").mkdir()  # a folder named after the lab: the gradebook's assignment
+    submission = write(tmp_path / "toy" / "toy.ipynb", notebook("import time\ntime.sleep(120)"))
     runs = Path(tempfile.mkdtemp(prefix="killed-"))  # this grader's run folders only
     runs.chmod(0o711)
     labs = str(Path(__file__).parent / "toylabs")
-    grader = subprocess.Popen([sys.executable, "-m", "labkit", "--labs", labs, "grade", str(submission), "--lab", "toy"],
+    args = (["grade", str(submission), "--lab", "toy"] if command == "grade"
+            else ["gradebook", str(submission.parent), "--out", str(tmp_path / "grades.csv")])
+    grader = subprocess.Popen([sys.executable, "-m", "labkit", "--labs", labs, *args],
                               env=dict(fence.labkit_env(), TMPDIR=str(runs)), stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     try:
         for _ in range(600):  # until the learner's cell runs in its kernel
-            if kernels_in(runs):
+            if kernels_in(runs, "ipykernel_launcher"):
                 break
             time.sleep(0.1)
-        assert kernels_in(runs), "the kernel never started"
+        assert kernels_in(runs, "ipykernel_launcher"), "the kernel never started"
         grader.send_signal(signal_number)
         grader.wait(timeout=60)
         for _ in range(100):
-            if not kernels_in(runs):
+            if not kernels_in(runs) and (signal_number == signal.SIGKILL or not any(runs.iterdir())):
                 break
             time.sleep(0.1)
         assert kernels_in(runs) == []
+        if signal_number == signal.SIGTERM:
+            assert list(runs.iterdir()) == []
     finally:
         grader.kill()
         shutil.rmtree(runs, ignore_errors=True)
 
 
-def kernels_in(runs: Path) -> list[int]:
+def kernels_in(runs: Path, word: str = "") -> list[int]:
+    """The processes whose command line names `runs` (the fence's and the kernel's), and `word`."""
     found = []
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and str(runs) in (entry / "cmdline").read_bytes().decode(errors="replace"):
+            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace") if entry.name.isdigit() else ""
+            if str(runs) in cmdline and word in cmdline:
                 found.append(int(entry.name))
         except OSError:
             continue

@@ -49,6 +49,7 @@ DISK = 256 * 1024**2  # bytes in the work folder, on the machine's disk
 TMPFS = {"tmp": "256m", "dev/shm": "64m", "work/tmp": "256m", "work/home": "256m"}
 PROCESSES = 256  # processes and threads of one submission
 PR_SET_CHILD_SUBREAPER = 36
+PR_SET_PDEATHSIG = 1
 PR_SET_NO_NEW_PRIVS = 38
 SOURCE = Path(__file__).resolve().parents[2]  # the folder holding labkit and numtorch
 # As root, grading number n of process p runs as UID_BASE + 8 p + n % 8: a uid no account and no other
@@ -330,6 +331,17 @@ def _no_new_privileges() -> None:
 
 
 # ---- the grader's side: nothing a submission starts outlives its grading --------------------------------
+
+def end_with_parent(parent: int, signal_number: int = signal.SIGTERM) -> None:
+    """This process gets `signal_number` when its parent, `parent`, ends, however it ends (SIGKILL included); or
+    at once, if that parent is already gone."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal_number, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:
+        os.kill(os.getpid(), signal_number)
+
 
 def become_subreaper() -> bool:
     """Orphans of this process's descendants (setsid or not) become its children, so they can be found and ended."""

@@ -4,7 +4,7 @@ Each submission is graded in a process of its own, forked from the gradebook's (
 the grader and read the labs, so a grading starts at once), with a hard time limit, so nothing one
 submission does (a crash of the grader included) can stop the others. The lab comes from the assignment:
 `--lab`, else the folder's name, else (for `DIR/<lab>/*.ipynb`) the subfolder's name; only without any of
-these does a notebook's own metadata tell, noted on its row. When the gradebook returns, no process a
+these does a notebook's own metadata tell, noted on its row. When the gradebook returns, or is killed, no process a
 submission started is left.
 """
 
@@ -43,10 +43,25 @@ class _Grading:
         self.pipe, write = os.pipe()
         sys.stdout.flush()
         sys.stderr.flush()
+        parent = os.getpid()
         self.pid = os.fork()
         if self.pid == 0:
-            _child(write, self.log.fileno(), path, lab, labs, timeout, unfenced)
+            _child(parent, write, self.log.fileno(), path, lab, labs, timeout, unfenced)
         os.close(write)
+
+    def stop(self, grace: float = 10) -> None:
+        """End the grading early, through its own cleanup (it ends on SIGTERM as `labkit grade` does, its
+        kernel and run folder with it), and for good if it has not ended within `grace` seconds."""
+        os.kill(self.pid, signal.SIGTERM)
+        end = time.monotonic() + grace
+        while os.waitpid(self.pid, os.WNOHANG)[0] == 0:
+            if time.monotonic() > end:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+                break
+            time.sleep(0.05)
+        os.close(self.pipe)
+        self.log.close()
 
     def result(self, timed_out: bool = False) -> dict:
         """The grading's result, once its pipe has closed; or, `timed_out`, after killing it."""
@@ -65,11 +80,14 @@ class _Grading:
                 return ungradable(f"the grader failed: {limit_message(last[0] if last else f'exit {status}')}")
 
 
-def _child(write: int, log: int, path: Path, lab: str | None, labs: list[Lab], timeout: float, unfenced: bool):
+def _child(parent: int, write: int, log: int, path: Path, lab: str | None, labs: list[Lab], timeout: float,
+           unfenced: bool):
     """The forked process: grade, send the result, and leave without running anything of the parent's at exit.
-    (Signals are handled as in the parent: `labkit gradebook`'s SIGTERM ends a grading through its cleanup.)"""
+    It ends, through its cleanup, when the gradebook ends, killed or not: `labkit gradebook` ends a grading
+    on SIGTERM (SystemExit) as `labkit grade` does."""
     status = 1
     try:
+        fence.end_with_parent(parent)
         os.dup2(log, 1)
         os.dup2(log, 2)
         sys.stdout = sys.stderr = open(log, "w", encoding="utf-8", closefd=False)
@@ -116,7 +134,7 @@ def grade_all(found: list[tuple[Path, str | None]], labs: list[Lab], jobs: int, 
                         results[index] = grading.result(timed_out=True)
         finally:
             for index, grading in running.values():  # interrupted (Ctrl-C, kill): no grading outlives us
-                grading.result(timed_out=True)
+                grading.stop()
     return results
 
 
