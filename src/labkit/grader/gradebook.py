@@ -4,8 +4,8 @@ Each submission is graded in a process of its own, forked from the gradebook's (
 the grader and read the labs, so a grading starts at once), with a hard time limit, so nothing one
 submission does (a crash of the grader included) can stop the others. The lab comes from the assignment:
 `--lab`, else the folder's name, else (for `DIR/<lab>/*.ipynb`) the subfolder's name; only without any of
-these does a notebook's own metadata tell, noted on its row. When the gradebook returns, or is killed, no process a
-submission started is left.
+these does a notebook's own metadata tell, noted on its row. When the gradebook returns, or is killed, no
+process a submission started is left.
 """
 
 from __future__ import annotations
