@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from labkit.grader import fence
+from test_red_team import leftovers
 
 
 def test_the_kernels_numtorch_has_no_layer_of_the_lab_nor_its_family(tmp_path):
@@ -103,32 +104,20 @@ def test_a_kernel_does_not_outlive_a_grader_that_is_killed(tmp_path, toy_labs, s
                               stderr=subprocess.DEVNULL)
     try:
         for _ in range(600):  # until the learner's cell runs in its kernel
-            if kernels_in(runs, "ipykernel_launcher"):
+            if any("ipykernel_launcher" in command for command in leftovers(runs)):
                 break
             time.sleep(0.1)
-        assert kernels_in(runs, "ipykernel_launcher"), "the kernel never started"
+        assert any("ipykernel_launcher" in command for command in leftovers(runs)), "the kernel never started"
         grader.send_signal(signal_number)
         grader.wait(timeout=60)
         for _ in range(100):
-            if not kernels_in(runs) and (signal_number == signal.SIGKILL or not any(runs.iterdir())):
+            if not leftovers(runs) and (signal_number == signal.SIGKILL or not any(runs.iterdir())):
                 break
             time.sleep(0.1)
-        assert kernels_in(runs) == []
+        assert leftovers(runs) == []
         if signal_number == signal.SIGTERM:
             assert list(runs.iterdir()) == []
     finally:
         grader.kill()
         shutil.rmtree(runs, ignore_errors=True)
 
-
-def kernels_in(runs: Path, word: str = "") -> list[int]:
-    """The processes whose command line names `runs` (the fence's and the kernel's), and `word`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace") if entry.name.isdigit() else ""
-            if str(runs) in cmdline and word in cmdline:
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
