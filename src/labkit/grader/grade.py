@@ -103,8 +103,11 @@ def assigned_lab(path: Path, labs: list[Lab], lab: str | None, submission) -> tu
 
 
 def grade(path: str | os.PathLike, labs: list[Lab] | None = None, timeout: float = NOTEBOOK_TIMEOUT,
-          cell_timeout: float | None = None, lab: str | None = None, unfenced: bool = False) -> dict:
-    """Grade one notebook. Raises NoFence where no fence can be had and `unfenced` is not given."""
+          cell_timeout: float | None = None, lab: str | None = None, unfenced: bool = False,
+          run: Path | None = None) -> dict:
+    """Grade one notebook. Raises NoFence where no fence can be had and `unfenced` is not given. The kernel's work
+    goes into `run` (from fence.run_folder(), whose owner removes it in the end too), else into a run folder of its
+    own; either is emptied and removed when the grading ends."""
     path = Path(path)
     how = fence_in_force(unfenced)
     # One looping cell must leave time for the other cells: at most a third of the notebook's time.
@@ -131,7 +134,7 @@ def grade(path: str | os.PathLike, labs: list[Lab] | None = None, timeout: float
     withheld = bank_of(chosen).withheld if chosen.checks_module else ()
     if chosen.checks_module == "capstone":
         importlib.import_module("labkit.checks.capstone").use_secret_seed(secrets.randbits(32))
-    run = fence.run_folder()
+    run = run or fence.run_folder()
     reaping = fence.become_subreaper()
     before = set(fence.descendants())
     try:

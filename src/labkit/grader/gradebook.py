@@ -14,6 +14,7 @@ import csv
 import json
 import os
 import selectors
+import shutil
 import signal
 import sys
 import tempfile
@@ -33,20 +34,22 @@ HARD_LIMIT_MARGIN = 60  # s beyond a notebook's own time limit before its gradin
 
 class _Grading:
     """One submission's grading process, forked from this one: its result arrives whole on a pipe, what it
-    prints goes to a file of its own (the last line says why, should it fail)."""
+    prints goes to a file of its own (the last line says why, should it fail). Its run folder (its kernel's
+    work) is made here and removed here once the process has ended, however it ended."""
 
     def __init__(self, path: Path, lab: str | None, labs: list[Lab], timeout: float, unfenced: bool):
         self.limit = timeout + HARD_LIMIT_MARGIN
         self.deadline = time.monotonic() + self.limit
         self.chunks: list[bytes] = []
         self.log = tempfile.TemporaryFile()
+        self.run = fence.run_folder()
         self.pipe, write = os.pipe()
         sys.stdout.flush()
         sys.stderr.flush()
         parent = os.getpid()
         self.pid = os.fork()
         if self.pid == 0:
-            _child(parent, write, self.log.fileno(), path, lab, labs, timeout, unfenced)
+            _child(parent, write, self.log.fileno(), path, lab, labs, timeout, unfenced, self.run)
         os.close(write)
 
     def stop(self, grace: float = 10) -> None:
@@ -60,7 +63,7 @@ class _Grading:
                 os.waitpid(self.pid, 0)
                 break
             time.sleep(0.05)
-        os.close(self.pipe)
+        self._ended()
         self.log.close()
 
     def result(self, timed_out: bool = False) -> dict:
@@ -68,7 +71,7 @@ class _Grading:
         if timed_out:
             os.kill(self.pid, signal.SIGKILL)
         status = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
-        os.close(self.pipe)
+        self._ended()
         with self.log:
             if timed_out:
                 return ungradable(f"grading took longer than {self.limit:g} s")
@@ -80,8 +83,14 @@ class _Grading:
                 return ungradable(f"the grader failed: {limit_message(last[0] if last else f'exit {status}')}")
 
 
+    def _ended(self) -> None:
+        """Once the process has ended: what it left (a grading killed before its cleanup, a kernel's files) goes."""
+        os.close(self.pipe)
+        shutil.rmtree(self.run, ignore_errors=True)
+
+
 def _child(parent: int, write: int, log: int, path: Path, lab: str | None, labs: list[Lab], timeout: float,
-           unfenced: bool):
+           unfenced: bool, run: Path):
     """The forked process: grade, send the result, and leave without running anything of the parent's at exit.
     It ends, through its cleanup, when the gradebook ends, killed or not: `labkit gradebook` ends a grading
     on SIGTERM (SystemExit) as `labkit grade` does."""
@@ -91,7 +100,7 @@ def _child(parent: int, write: int, log: int, path: Path, lab: str | None, labs:
         os.dup2(log, 1)
         os.dup2(log, 2)
         sys.stdout = sys.stderr = open(log, "w", encoding="utf-8", closefd=False)
-        data = json.dumps(grade(path, labs, timeout=timeout, lab=lab, unfenced=unfenced)).encode()
+        data = json.dumps(grade(path, labs, timeout=timeout, lab=lab, unfenced=unfenced, run=run)).encode()
         with os.fdopen(write, "wb") as out:
             out.write(data)
         status = 0
