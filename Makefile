@@ -119,6 +119,7 @@ notebooks: $(VENV_STAMP)
 
 # Unit, parity, lab and site tests, plus under nbval every lab notebook and every book page converted to
 # PyTorch, hidden assertion cells included.
+# nbval runs each notebook in a kernel of this venv's Python (--nbval-current-env), forked warm: tests/warm_kernels.py.
 # Two pytest runs: the site's tests (tests/site) need the built book; all the others start as
 # soon as torch and the notebooks are there, while Sphinx still builds the book.
 # Each on two workers; a test file (a notebook) runs whole in one worker (xdist groups, tests/conftest.py; the

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+import warm_kernels
+
 CHROMIUM = "/usr/bin/chromium"  # Debian's: Playwright's own browser download needs the internet
 # Without the networking flags Chromium phones home at start-up, and those requests fail
 # on a machine with no internet. The sandbox needs privileges CI's root user lacks. No host
@@ -55,6 +57,7 @@ def browser():
 # widgets, the labs' checks run in-process, the packaging's static checks. A file that is wholly one tier is
 # named here; a test alone in its tier carries the marker itself; any test that uses Chromium is `browser`.
 TIERS = {
+    "tests/book/test_warm_kernels.py": "kernels",
     "tests/labs/test_browser.py": "kernels",
     "tests/labs/test_export_classroom.py": "kernels",
     "tests/labs/test_export_gradescope.py": "kernels",
@@ -116,3 +119,8 @@ def pytest_collection_modifyitems(config, items):
         if "browser" in getattr(item, "fixturenames", ()):  # nbval's cells have no fixtures
             item.add_marker("browser")
         item.add_marker(pytest.mark.xdist_group(_group(path, item.nodeid)))
+
+
+def pytest_configure(config):
+    # Global, not for this folder's tests only: the notebooks that nbval collects lie elsewhere (.scratch/).
+    config.pluginmanager.register(warm_kernels.ForNbval(), "warm kernels for nbval")
