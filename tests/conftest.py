@@ -4,12 +4,15 @@ Where Chromium (or Playwright) is missing, browser tests skip on a developer's m
 under CI (``CI=true``), so that they can never vanish from a CI run unnoticed.
 """
 import os
+import shutil
+import tempfile
 import warnings
 from pathlib import Path
 
 import pytest
 
 import warm_kernels
+from processes import stop
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's: Playwright's own browser download needs the internet
 # Without the networking flags Chromium phones home at start-up, and those requests fail
@@ -121,6 +124,30 @@ def pytest_collection_modifyitems(config, items):
         item.add_marker(pytest.mark.xdist_group(_group(path, item.nodeid)))
 
 
+class WarmKernelsForNbval:
+    """Where nbval would run a notebook in a kernel of this Python (--nbval-current-env, as `make test` asks),
+    it runs it in a warm one (tests/warm_kernels.py): the same Python and packages. Set as the first notebook's
+    first cell is set up, before nbval starts that notebook's kernel."""
+
+    def __init__(self):
+        self.server = self.folder = None
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item):
+        if self.server or not str(item.path).endswith(".ipynb") or not item.config.option.nbval_current_env:
+            return
+        self.folder = Path(tempfile.mkdtemp(prefix="warm-kernels-"))
+        self.server = warm_kernels.start_server(self.folder)
+        os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(self.folder), os.environ.get("JUPYTER_PATH")]))
+        item.config.option.nbval_current_env = False
+        item.config.option.nbval_kernel_name = warm_kernels.NAME
+
+    def pytest_unconfigure(self, config):
+        if self.server:
+            stop(self.server)
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
 def pytest_configure(config):
-    # Global, not for this folder's tests only: the notebooks that nbval collects lie elsewhere (.scratch/).
-    config.pluginmanager.register(warm_kernels.ForNbval(), "warm kernels for nbval")
+    # Registered as a plugin: global, not for this folder's tests only (nbval's notebooks lie in .scratch/).
+    config.pluginmanager.register(WarmKernelsForNbval(), "warm kernels for nbval")

@@ -1,6 +1,7 @@
 """Kernels for nbval that start warm: forked from a process that has already imported PyTorch, NumPy,
-matplotlib, ipywidgets and ipykernel, so that each of the book's pages run on torch does not spend seconds
-importing them again (a fresh kernel spends about 3 CPU-seconds starting and importing them). numtorch and labkit are not preloaded: each kernel imports them afresh, as a learner's does.
+matplotlib, ipywidgets and ipykernel, so that each of the book's pages run on torch does not import them
+again (a fresh kernel spends about 3 CPU-seconds starting and importing them). numtorch and labkit are not
+preloaded: each kernel imports them afresh, as a learner's does.
 
 Each kernel is still a process of its own, started by jupyter_client from a kernel spec as any other:
 
@@ -8,14 +9,15 @@ Each kernel is still a process of its own, started by jupyter_client from a kern
 
 That process (the stand-in) asks the server on SOCKET for a kernel, which the server forks; the kernel takes
 the stand-in's standard streams, working directory and environment, and draws random numbers of its own (the
-global generators of Python and NumPy do not repeat from kernel to kernel). The stand-in passes on the signals it is sent
-(an interrupt is a SIGINT) and ends when the kernel ends; the kernel ends when the stand-in does (killed
-included), so to jupyter_client the stand-in is the kernel.
+global generators of Python and NumPy do not repeat from kernel to kernel). The stand-in passes on the
+signals it is sent (an interrupt is a SIGINT) and ends when the kernel ends; the kernel ends when the
+stand-in does (killed included), so to jupyter_client the stand-in is the kernel.
 
     python tests/warm_kernels.py serve SOCKET PARENT_PID
 
-runs the server, which ends with the process that started it (`start_server`). `ForNbval`, a pytest plugin
-(tests/conftest.py registers it), starts one per test process when its first notebook needs a kernel.
+runs the server, which ends with the process that started it (`start_server`; tests/conftest.py starts one
+per test process, when its first notebook needs a kernel). Only the server imports more than the standard
+library.
 """
 import importlib
 import importlib.util
@@ -24,47 +26,17 @@ import os
 import select
 import signal
 import socket
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import traceback
 from pathlib import Path
-
-import pytest
-
-from processes import stop
 
 NAME = "warm-python3"
 PRELOADED = ["IPython", "ipykernel.kernelapp", "ipywidgets", "matplotlib.pyplot", "numpy", "torch"]
 # What a fresh ipykernel sets before matplotlib is first imported (ipykernel.kernelapp.init_gui_pylab): the
 # server imports matplotlib, so it must be set there already.
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
-
-
-class ForNbval:
-    """Where nbval would run a notebook in a kernel of this Python (--nbval-current-env, as `make test` asks),
-    it runs it in a warm one: the same Python and packages. Set as the first notebook's first cell is set up,
-    before nbval starts that notebook's kernel."""
-
-    def __init__(self):
-        self.server = self.folder = None
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_setup(self, item):
-        if self.server or not str(item.path).endswith(".ipynb") or not item.config.option.nbval_current_env:
-            return
-        self.folder = Path(tempfile.mkdtemp(prefix="warm-kernels-"))
-        self.server = start_server(self.folder)
-        os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(self.folder), os.environ.get("JUPYTER_PATH")]))
-        item.config.option.nbval_current_env = False
-        item.config.option.nbval_kernel_name = NAME
-
-    def pytest_unconfigure(self, config):
-        if self.server:
-            stop(self.server)
-            shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def start_server(folder: Path) -> subprocess.Popen:

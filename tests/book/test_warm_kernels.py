@@ -12,6 +12,7 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 
 import warm_kernels
+from processes import stop
 
 REPORT = ("import os, random, sys, numpy; print(os.getcwd(), os.environ['WARM_KERNEL_TEST'], sys.path[0], os.getpid(), "
           "'torch' in sys.modules, 'numtorch' in sys.modules, random.random(), numpy.random.rand())")
@@ -22,7 +23,7 @@ def specs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("warm")
     server = warm_kernels.start_server(folder)
     yield KernelSpecManager(kernel_dirs=[str(folder / "kernels")])
-    warm_kernels.stop(server)
+    stop(server)
 
 
 @pytest.fixture

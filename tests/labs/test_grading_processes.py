@@ -1,7 +1,8 @@
 """`labkit gradebook` grades each submission in a process forked from its own: a grading that crashes, raises,
 prints or never ends costs its own row only, the rows keep the submissions' order, and no grading process, nor
-anything in its run folder, is left. The real grader is replaced here (the forked processes inherit the replacement): what is tested is the
-running of the processes, not the grading (tests/labs/test_grading_labs.py, test_red_team.py)."""
+anything in its run folder, is left. The real grader is replaced here (the forked processes inherit the
+replacement): what is tested is the running of the processes, not the grading (tests/labs/test_grading_labs.py,
+test_red_team.py)."""
 
 import os
 import shutil

@@ -82,7 +82,6 @@ class _Grading:
                 last = self.log.read().decode("utf-8", "replace").strip().splitlines()[-1:]  # a traceback's error
                 return ungradable(f"the grader failed: {limit_message(last[0] if last else f'exit {status}')}")
 
-
     def _ended(self) -> None:
         """Once the process has ended: what it left (a grading killed before its cleanup, a kernel's files) goes."""
         os.close(self.pipe)
