@@ -1,6 +1,7 @@
 """The warm kernels nbval runs the book's pages and the labs in (tests/warm_kernels.py): each starts where, and
-with the environment, its kernel manager says, has its own random state, stops a cell on an interrupt, and
-ends when the process its kernel manager started (the stand-in) is killed."""
+with the environment, its kernel manager says, draws random numbers of its own, stops a cell on an interrupt,
+and ends when the process its kernel manager started (the stand-in) is killed."""
+import contextlib
 import os
 import signal
 import threading
@@ -26,14 +27,14 @@ def specs(tmp_path_factory):
     stop(server)
 
 
-@pytest.fixture
-def kernel(specs, tmp_path):
-    """A warm kernel started in tmp_path with WARM_KERNEL_TEST set, and a client; a function to run code in it."""
+@contextlib.contextmanager
+def warm_kernel(specs, cwd):
+    """A warm kernel started in `cwd` with WARM_KERNEL_TEST set: its manager, and a function that runs code in it
+    and returns the reply and the printed words."""
     manager = KernelManager(kernel_name=warm_kernels.NAME, kernel_spec_manager=specs)
-    manager.start_kernel(cwd=str(tmp_path), env=dict(os.environ, WARM_KERNEL_TEST="from-the-manager"))
+    manager.start_kernel(cwd=str(cwd), env=dict(os.environ, WARM_KERNEL_TEST="from-the-manager"))
     client = manager.client()
     client.start_channels()
-    client.wait_for_ready(timeout=60)
 
     def run(code, timeout=60):
         printed = []
@@ -41,14 +42,17 @@ def kernel(specs, tmp_path):
             message["content"].get("text", "")) if message["msg_type"] == "stream" else None)
         return reply["content"], "".join(printed).split()
 
-    yield manager, run
-    client.stop_channels()
-    manager.shutdown_kernel(now=True)
+    try:
+        client.wait_for_ready(timeout=60)
+        yield manager, run
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
 
 
-def test_a_kernel_runs_where_and_with_the_environment_its_manager_gave(kernel, tmp_path):
-    _, run = kernel
-    reply, (cwd, mark, first_path, _, torch_preloaded, numtorch_preloaded, *_) = run(REPORT)
+def test_a_kernel_runs_where_and_with_the_environment_its_manager_gave(specs, tmp_path):
+    with warm_kernel(specs, tmp_path) as (_, run):
+        reply, (cwd, mark, first_path, _, torch_preloaded, numtorch_preloaded, *_) = run(REPORT)
     assert reply["status"] == "ok"
     assert [cwd, mark, first_path] == [str(tmp_path), "from-the-manager", str(tmp_path)]
     assert (torch_preloaded, numtorch_preloaded) == ("True", "False")
@@ -57,39 +61,27 @@ def test_a_kernel_runs_where_and_with_the_environment_its_manager_gave(kernel, t
 def test_two_kernels_draw_different_random_numbers(specs, tmp_path):
     draws = []
     for _ in range(2):
-        manager = KernelManager(kernel_name=warm_kernels.NAME, kernel_spec_manager=specs)
-        manager.start_kernel(cwd=str(tmp_path), env=dict(os.environ, WARM_KERNEL_TEST="x"))
-        client = manager.client()
-        client.start_channels()
-        try:
-            client.wait_for_ready(timeout=60)
-            printed = []
-            client.execute_interactive(REPORT, timeout=60, output_hook=lambda message: printed.append(
-                message["content"].get("text", "")) if message["msg_type"] == "stream" else None)
-            draws.append("".join(printed).split()[-2:])
-        finally:
-            client.stop_channels()
-            manager.shutdown_kernel(now=True)
+        with warm_kernel(specs, tmp_path) as (_, run):
+            draws.append(run(REPORT)[1][-2:])
     assert draws[0][0] != draws[1][0] and draws[0][1] != draws[1][1], draws
 
 
-def test_an_interrupt_stops_the_running_cell(kernel):
-    manager, run = kernel
-    threading.Timer(2, manager.interrupt_kernel).start()
-    started = time.monotonic()
-    reply, _ = run("import time; time.sleep(60)", timeout=30)
+def test_an_interrupt_stops_the_running_cell(specs, tmp_path):
+    with warm_kernel(specs, tmp_path) as (manager, run):
+        threading.Timer(2, manager.interrupt_kernel).start()
+        started = time.monotonic()
+        reply, _ = run("import time; time.sleep(60)", timeout=30)
     assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"
     assert time.monotonic() - started < 20
 
 
-def test_a_kernel_ends_when_its_stand_in_is_killed(kernel):
-    manager, run = kernel
-    _, report = run(REPORT)
-    pid = int(report[3])
-    assert pid != manager.provisioner.pid  # the kernel is forked from the server, not the process started
-    os.kill(manager.provisioner.pid, signal.SIGKILL)  # as jupyter_client kills a kernel
-    for _ in range(100):
-        if not Path(f"/proc/{pid}").exists():
-            break
-        time.sleep(0.1)
-    assert not Path(f"/proc/{pid}").exists(), "the forked kernel outlived its stand-in"
+def test_a_kernel_ends_when_its_stand_in_is_killed(specs, tmp_path):
+    with warm_kernel(specs, tmp_path) as (manager, run):
+        pid = int(run(REPORT)[1][3])
+        assert pid != manager.provisioner.pid  # the kernel is forked from the server, not the process started
+        os.kill(manager.provisioner.pid, signal.SIGKILL)  # as jupyter_client kills a kernel
+        for _ in range(100):
+            if not Path(f"/proc/{pid}").exists():
+                break
+            time.sleep(0.1)
+        assert not Path(f"/proc/{pid}").exists(), "the forked kernel outlived its stand-in"
