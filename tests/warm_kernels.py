@@ -59,7 +59,9 @@ def start_server(folder: Path) -> subprocess.Popen:
 
 
 def serve(sock: str, parent: int) -> None:
-    _end_with(parent)
+    from labkit.grader import fence
+
+    fence.end_with_parent(parent)  # PR_SET_PDEATHSIG: no thread in the process the kernels are forked from
     os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)
     for module in PRELOADED:
         if importlib.util.find_spec(module.partition(".")[0]):  # torch is a test dependency: `make test` has it
@@ -120,7 +122,7 @@ def _become_kernel(request: dict, streams: list[int]) -> None:
 
 
 def _end_with(pid: int) -> None:
-    """End this process at once when process `pid` ends (a thread waits on it)."""
+    """End this process at once when process `pid`, not its parent, ends (a thread waits on it)."""
     watched = os.pidfd_open(pid)
 
     def wait():

@@ -102,12 +102,15 @@ def test_a_kernel_does_not_outlive_a_grader_that_is_killed(tmp_path, toy_labs, s
     grader = subprocess.Popen([sys.executable, "-m", "labkit", "--labs", labs, *args],
                               env=dict(fence.labkit_env(), TMPDIR=str(runs)), stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
+    def kernel_started():
+        return any("ipykernel_launcher" in line for line in leftovers(runs))
+
     try:
         for _ in range(600):  # until the learner's cell runs in its kernel
-            if any("ipykernel_launcher" in command for command in leftovers(runs)):
+            if kernel_started():
                 break
             time.sleep(0.1)
-        assert any("ipykernel_launcher" in command for command in leftovers(runs)), "the kernel never started"
+        assert kernel_started(), "the kernel never started"
         grader.send_signal(signal_number)
         grader.wait(timeout=60)
         for _ in range(100):
