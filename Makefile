@@ -96,9 +96,10 @@ $(LITE_STAMP): $(VENV_STAMP) $(NODE_STAMP) $(shell find src labs book -name '*.p
 	touch $@
 
 # --all rebuilds every page so that -W sees every warning; execution stays cached
-# (execute_notebooks: cache), so unchanged pages are not re-run.
+# (execute_notebooks: cache), so unchanged pages are not re-run. Those that run, each in a kernel of its own,
+# run in kernels forked warm (book/extensions/warm_kernels.py).
 html: $(VENV_STAMP) $(VENDOR_STAMP) $(SRC_STAMP)
-	$(BIN)/jupyter-book build --all -W --keep-going .
+	$(BIN)/python book/extensions/warm_kernels.py run -- $(BIN)/jupyter-book build --all -W --keep-going .
 
 # The browser lab is copied in after Sphinx, whose output folder it must not share with an
 # older build of itself.
@@ -119,7 +120,8 @@ notebooks: $(VENV_STAMP)
 
 # Unit, parity, lab and site tests, plus under nbval every lab notebook and every book page converted to
 # PyTorch, hidden assertion cells included.
-# nbval runs each notebook in a kernel of this venv's Python (--nbval-current-env), forked warm: tests/warm_kernels.py.
+# nbval runs each notebook in a kernel of this venv's Python (--nbval-current-env), forked warm:
+# book/extensions/warm_kernels.py.
 # Two pytest runs: the site's tests (tests/site) need the built book; all the others start as
 # soon as torch and the notebooks are there, while Sphinx still builds the book.
 # Each on two workers; a test file (a notebook) runs whole in one worker (xdist groups, tests/conftest.py; the

@@ -5,14 +5,17 @@ under CI (``CI=true``), so that they can never vanish from a CI run unnoticed.
 """
 import os
 import shutil
+import sys
 import tempfile
 import warnings
 from pathlib import Path
 
 import pytest
 
-import warm_kernels
 from processes import stop
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "book" / "extensions"))
+import warm_kernels  # noqa: E402  (book/extensions: `make html` runs the book's pages in its kernels too)
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's: Playwright's own browser download needs the internet
 # Without the networking flags Chromium phones home at start-up, and those requests fail
@@ -126,8 +129,8 @@ def pytest_collection_modifyitems(config, items):
 
 class WarmKernelsForNbval:
     """Where nbval would run a notebook in a kernel of this Python (--nbval-current-env, as `make test` asks),
-    it runs it in a warm one (tests/warm_kernels.py): the same Python and packages. Set as the first notebook's
-    first cell is set up, before nbval starts that notebook's kernel."""
+    it runs it in a warm one (book/extensions/warm_kernels.py): the same Python and packages. Set as the first
+    notebook's first cell is set up, before nbval starts that notebook's kernel."""
 
     def __init__(self):
         self.server = self.folder = None

@@ -1,9 +1,12 @@
-"""The warm kernels nbval runs the book's pages and the labs in (tests/warm_kernels.py): each starts where, and
-with the environment, its kernel manager says, draws random numbers of its own, stops a cell on an interrupt,
-and ends when the process its kernel manager started (the stand-in) is killed."""
+"""The warm kernels Sphinx runs the book's pages in and nbval the pages on torch and the labs
+(book/extensions/warm_kernels.py): each starts where, and with the environment, its kernel manager says, draws
+random numbers of its own, stops a cell on an interrupt, and ends when the process its kernel manager started
+(the stand-in) is killed; `run` gives its command warm `python3` kernels and passes on its exit code."""
 import contextlib
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -85,3 +88,35 @@ def test_a_kernel_ends_when_its_stand_in_is_killed(specs, tmp_path):
                 break
             time.sleep(0.1)
         assert not Path(f"/proc/{pid}").exists(), "the forked kernel outlived its stand-in"
+
+
+# Run by `run`: a kernel of the spec `python3`, as jupyter-book starts one for each page.
+IN_RUN = """
+import os, sys
+from jupyter_client.manager import start_new_kernel
+manager, client = start_new_kernel(kernel_name="python3")
+printed = []
+client.execute_interactive("import sys; print('matplotlib.pyplot' in sys.modules, 'numtorch' in sys.modules)",
+                           timeout=60, output_hook=lambda m: printed.append(m["content"].get("text", "")))
+client.stop_channels()
+manager.shutdown_kernel(now=True)
+print(os.environ["JUPYTER_PATH"].split(os.pathsep)[0], "".join(printed).strip())
+sys.exit(3)
+"""
+
+
+def test_run_gives_its_command_warm_python3_kernels_and_its_exit_code():
+    done = subprocess.run([sys.executable, warm_kernels.__file__, "run", "--", sys.executable, "-c", IN_RUN],
+                          capture_output=True, text=True, timeout=120)
+    folder, *preloaded = done.stdout.split()
+    assert (done.returncode, preloaded) == (3, ["True", "False"]), done.stderr
+    # The server ended with `run`, and its folder (the spec and the socket) is gone.
+    assert not Path(folder).exists()
+    assert not [p for p in Path("/proc").glob("[0-9]*") if folder in _command_line(p)]
+
+
+def _command_line(process: Path) -> str:
+    try:
+        return (process / "cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return ""

@@ -1,11 +1,16 @@
-"""Kernels for nbval that start warm: forked from a process that has already imported PyTorch, NumPy,
-matplotlib, ipywidgets and ipykernel, so that each of the book's pages run on torch does not import them
-again (a fresh kernel spends about 3 CPU-seconds starting and importing them). numtorch and labkit are not
-preloaded: each kernel imports them afresh, as a learner's does.
+"""Kernels that start warm: forked from a process that has already imported NumPy, matplotlib, ipywidgets,
+ipykernel and, where it is installed, PyTorch, so that a page or notebook run in one does not spend seconds of
+CPU importing them again. numtorch and labkit are not preloaded: each kernel imports them afresh, as a
+learner's does.
+
+    python book/extensions/warm_kernels.py run -- COMMAND...
+
+runs COMMAND with its `python3` kernels warm (`make html` runs jupyter-book so: Sphinx runs every page in a
+kernel of its own); tests/conftest.py gives nbval the warm kernel spec `warm-python3` in the same way.
 
 Each kernel is still a process of its own, started by jupyter_client from a kernel spec as any other:
 
-    python tests/warm_kernels.py kernel SOCKET CONNECTION_FILE
+    python book/extensions/warm_kernels.py kernel SOCKET CONNECTION_FILE
 
 That process (the stand-in) asks the server on SOCKET for a kernel, which the server forks; the kernel takes
 the stand-in's standard streams, working directory and environment, and draws random numbers of its own (the
@@ -13,11 +18,11 @@ global generators of Python and NumPy do not repeat from kernel to kernel). The 
 signals it is sent (an interrupt is a SIGINT) and ends when the kernel ends; the kernel ends when the
 stand-in does (killed included), so to jupyter_client the stand-in is the kernel.
 
-    python tests/warm_kernels.py serve SOCKET PARENT_PID
+    python book/extensions/warm_kernels.py serve SOCKET PARENT_PID
 
-runs the server, which ends with the process that started it (`start_server`; tests/conftest.py starts one
-per test process, when its first notebook needs a kernel). Only the server imports more than the standard
-library.
+runs the server, which ends with the process that started it (`start_server`). Only the server imports more
+than the standard library. Forking needs Linux (pidfds, and no frameworks that break across a fork, as on
+macOS): elsewhere `run` runs COMMAND with the usual kernels.
 """
 import importlib
 import importlib.util
@@ -26,8 +31,10 @@ import os
 import select
 import signal
 import socket
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import traceback
 from pathlib import Path
@@ -39,9 +46,9 @@ PRELOADED = ["IPython", "ipykernel.kernelapp", "ipywidgets", "matplotlib.pyplot"
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 
-def start_server(folder: Path) -> subprocess.Popen:
-    """Start the server and write the kernel spec `NAME` into `folder` (put `folder` on JUPYTER_PATH).
-    Returns the server's process once it accepts kernels."""
+def start_server(folder: Path, name: str = NAME) -> subprocess.Popen:
+    """Start the server and write the kernel spec `name` into `folder` (put `folder` first on JUPYTER_PATH: a
+    spec there hides one of the same name elsewhere). Returns the server's process once it accepts kernels."""
     sock = folder / "server.sock"
     server = subprocess.Popen([sys.executable, __file__, "serve", str(sock), str(os.getpid())],
                               stdout=subprocess.PIPE, text=True)
@@ -50,12 +57,29 @@ def start_server(folder: Path) -> subprocess.Popen:
         server.kill()
         raise RuntimeError(f"the warm-kernel server should print 'ready' once it has imported {PRELOADED}, "
                            f"but it printed {ready!r} and exited with {server.wait()}")
-    spec = folder / "kernels" / NAME
+    spec = folder / "kernels" / name
     spec.mkdir(parents=True)
     (spec / "kernel.json").write_text(json.dumps({
         "argv": [sys.executable, __file__, "kernel", str(sock), "{connection_file}"],
-        "display_name": "Python 3 (forked warm, for nbval)", "language": "python"}))
+        "display_name": "Python 3 (forked warm)", "language": "python"}))
     return server
+
+
+def run(command: list[str]) -> int:
+    """Run `command` with the kernel spec `python3` warm; its exit code."""
+    if sys.platform != "linux":
+        return subprocess.run(command).returncode
+    folder = Path(tempfile.mkdtemp(prefix="warm-kernels-"))
+    try:
+        server = start_server(folder, "python3")
+        try:
+            path = os.pathsep.join(filter(None, [str(folder), os.environ.get("JUPYTER_PATH")]))
+            return subprocess.run(command, env=dict(os.environ, JUPYTER_PATH=path)).returncode
+        finally:
+            server.kill()
+            server.wait()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def serve(sock: str, parent: int) -> None:
@@ -156,7 +180,11 @@ def _send(pid: int, number: int) -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "serve":
+    if sys.argv[1] == "run":
+        if sys.argv[2:3] != ["--"] or not sys.argv[3:]:
+            sys.exit(f"usage: {sys.argv[0]} run -- COMMAND...: expected -- and a command, but got {sys.argv[2:]}")
+        sys.exit(run(sys.argv[3:]))
+    elif sys.argv[1] == "serve":
         serve(sys.argv[2], int(sys.argv[3]))
     else:
         stand_in(sys.argv[2], sys.argv[3])
