@@ -29,9 +29,9 @@ import importlib.util
 import json
 import os
 import select
+import shutil
 import signal
 import socket
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -88,7 +88,7 @@ def serve(sock: str, parent: int) -> None:
     fence.end_with_parent(parent)  # PR_SET_PDEATHSIG: no thread in the process the kernels are forked from
     os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)
     for module in PRELOADED:
-        if importlib.util.find_spec(module.partition(".")[0]):  # torch is a test dependency: `make test` has it
+        if importlib.util.find_spec(module.partition(".")[0]):  # torch, a test dependency, may be missing
             importlib.import_module(module)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernels are nobody's to wait for
     with socket.socket(socket.AF_UNIX) as server:
