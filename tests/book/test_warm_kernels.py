@@ -1,9 +1,11 @@
 """The warm kernels Sphinx runs the book's pages in and nbval the pages on torch and the labs
 (book/extensions/warm_kernels.py): each starts where, and with the environment, its kernel manager says, draws
 random numbers of its own, stops a cell on an interrupt, and ends when the process its kernel manager started
-(the stand-in) is killed; `run` gives its command warm `python3` kernels and passes on its exit code."""
+(the stand-in) is killed; `run` gives its command warm `python3` kernels and passes on its exit code, for root and
+for an ordinary user (who builds the book on their own machine)."""
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +18,7 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 
 import warm_kernels
+from instructor import as_user, open_folder, root_or_skip, throwaway_user
 from processes import stop
 
 REPORT = ("import os, random, sys, numpy; print(os.getcwd(), os.environ['WARM_KERNEL_TEST'], sys.path[0], os.getpid(), "
@@ -105,10 +108,24 @@ sys.exit(3)
 """
 
 
-def test_run_gives_its_command_warm_python3_kernels_and_its_exit_code():
-    done = subprocess.run([sys.executable, warm_kernels.__file__, "run", "--", sys.executable, "-c", IN_RUN],
-                          capture_output=True, text=True, timeout=120)
-    folder, *preloaded = done.stdout.split()
+@pytest.fixture(params=["this user", "ordinary user"])
+def as_whom(request, skip_or_fail_on_ci):
+    """How to run a command as whoever builds the book: this user (root, under CI), or a throwaway ordinary user,
+    as an instructor on their own machine (tests/instructor.py)."""
+    if request.param == "this user":
+        yield lambda argv: argv
+        return
+    root_or_skip(skip_or_fail_on_ci)
+    runtime = open_folder()  # jupyter_client's connection files: the user has no home
+    with throwaway_user() as name:
+        yield lambda argv: as_user(name, argv, env={"JUPYTER_RUNTIME_DIR": str(runtime)})
+    shutil.rmtree(runtime, ignore_errors=True)
+
+
+def test_run_gives_its_command_warm_python3_kernels_and_its_exit_code(as_whom):
+    argv = as_whom([sys.executable, warm_kernels.__file__, "run", "--", sys.executable, "-c", IN_RUN])
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    folder, *preloaded = done.stdout.split() or [""]
     assert (done.returncode, preloaded) == (3, ["True", "False"]), done.stderr
     # The server ended with `run`, and its folder (the spec and the socket) is gone.
     assert not Path(folder).exists()

@@ -27,7 +27,7 @@ def released(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def instructor(skip_or_fail_on_ci):
-    """An ordinary user's name, for grading as instructors do (tests/labs/instructor.py)."""
+    """An ordinary user's name, for grading as instructors do (tests/instructor.py)."""
     root_or_skip(skip_or_fail_on_ci)
     with throwaway_user() as name:
         yield name
