@@ -285,6 +285,22 @@ def jupyter_lite_build(site: Path, output: Path) -> None:
     listed = json.loads((output / "api" / "contents" / "labs" / "all.json").read_text())
     if not any(item["name"].endswith(".ipynb") for item in listed["content"]):
         raise BuildError(f"expected the lab notebooks in the site's contents index, but got {listed['content']}")
+    declare_icon(output)
+
+
+def declare_icon(output: Path) -> None:
+    """Give each of JupyterLite's pages the icon it ships (static/favicons/favicon.ico): its pages declare none, so
+    a browser asks the host's root for /favicon.ico, which the site does not serve (a 404 in the console)."""
+    icon = output / "static" / "favicons" / "favicon.ico"
+    if not icon.is_file():
+        raise BuildError(f"expected JupyterLite's icon at {icon}, but it is not there")
+    for page in output.glob("**/index.html"):
+        if page.is_relative_to(output / "files"):
+            continue
+        html = page.read_text(encoding="utf-8")
+        if 'rel="icon"' not in html:
+            link = f'<head>\n    <link rel="icon" type="image/x-icon" href="{os.path.relpath(icon, page.parent)}" />'
+            page.write_text(html.replace("<head>", link, 1), encoding="utf-8")
 
 
 def build(out: Path) -> None:

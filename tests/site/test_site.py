@@ -42,6 +42,19 @@ def test_no_built_page_embeds_a_resource_from_another_host(site_root):
     assert offenders == []
 
 
+def test_every_page_declares_an_icon_the_site_serves(site_root):
+    # A page that declares none makes the browser ask the host's root for /favicon.ico: outside the site, a 404 in
+    # the console. (Not seen in the page-load tests: with requests routed through Playwright, Chromium asks for none.)
+    icon = re.compile(r'<link\b[^>]*\brel="icon"[^>]*\bhref="([^"?#]+)')
+    pages = [html for html in site_root.rglob("*.html") if html != site_root / "index.html"  # a bare redirect
+             and not {"_static", "files"} & set(html.relative_to(site_root).parts)]
+    assert len(pages) > 50 and any("lite" in html.parts for html in pages)
+    missing = [str(html.relative_to(site_root)) for html in pages
+               if not (found := icon.search(html.read_text(encoding="utf-8")))
+               or not (html.parent / found[1]).resolve().is_file()]
+    assert missing == [], f"expected every page to declare an icon the site serves, but got none in {missing}"
+
+
 def test_no_built_page_shows_pytorch_missing(site_root):
     # The comparison cells print PyTorch's own figures when torch is importable, and the site
     # is built with torch: an output (not the cell's source, where the text sits in quotes)
