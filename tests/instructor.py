@@ -96,7 +96,7 @@ def gradebook(folder: Path, out: Path, user: str | None, user_namespaces: bool =
     runs = open_folder()  # short, under /tmp: the kernels' sockets lie in it
     argv = [sys.executable, "-m", "labkit", "gradebook", str(folder), "--out", str(out), "--jobs", "2",
             "--timeout", str(NOTEBOOK_TIMEOUT), *extra]
-    env = {"TMPDIR": str(runs), "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    env = {"TMPDIR": str(runs), "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
     command = as_user(user, argv, user_namespaces, env) if user else argv
     shell = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", "true"] if user else ["true"]
     worst, failed, done = [0.0], [0], threading.Event()

@@ -102,6 +102,7 @@ def test_a_kernel_does_not_outlive_a_grader_that_is_killed(tmp_path, toy_labs, s
     grader = subprocess.Popen([sys.executable, "-m", "labkit", "--labs", labs, *args],
                               env=dict(fence.labkit_env(), TMPDIR=str(runs)), stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
+
     def kernel_started():
         return any("ipykernel_launcher" in line for line in leftovers(runs))
 
