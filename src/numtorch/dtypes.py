@@ -16,6 +16,21 @@ int32 = np.dtype("int32")
 uint8 = np.dtype("uint8")
 bool_ = np.dtype("bool")
 
+# How torch's errors name a dtype: its ScalarType ("Float") and its C++ type ("float").
+_TORCH_NAMES = {float32: ("Float", "float"), float64: ("Double", "double"), float16: ("Half", "c10::Half"),
+                int64: ("Long", "long int"), int32: ("Int", "int"), uint8: ("Byte", "unsigned char"),
+                bool_: ("Bool", "bool")}
+
+
+def scalar_type(dtype) -> str:
+    """``Float`` for float32: the name torch's errors give a dtype in "expected scalar type Float"."""
+    return _TORCH_NAMES.get(np.dtype(dtype), (str(dtype),) * 2)[0]
+
+
+def c_type(dtype) -> str:
+    """``float`` for float32: the name torch's errors give a dtype in "but got: float != double"."""
+    return _TORCH_NAMES.get(np.dtype(dtype), (str(dtype),) * 2)[1]
+
 
 def default_dtype(array):
     """torch's defaults: Python floats become float32, Python ints int64."""

@@ -11,7 +11,7 @@ import numbers
 import numpy as np
 
 from . import autograd, ops
-from .dtypes import bool_, default_dtype, float32, float64, int64, promote
+from .dtypes import bool_, c_type, default_dtype, float32, float64, int64, promote, scalar_type
 from .grad_mode import is_grad_enabled
 from .random import generator
 from .shapes import Size, dim_index, shape_args
@@ -45,6 +45,18 @@ def _check_broadcast(a, b):
         if a[-i] != b[-i] and 1 not in (a[-i], b[-i]):
             raise RuntimeError(f"The size of tensor a ({a[-i]}) must match the size of tensor b ({b[-i]}) "
                                f"at non-singleton dimension {max(len(a), len(b)) - i}")
+
+
+def _matmul_dtype_message(a, b, a_dims: int, b_dims: int) -> str:
+    """torch's words for a product of dtypes ``a`` and ``b``, which differ: they name the kernel the ranks pick."""
+    if a_dims == 1 and b_dims == 1:
+        return f"dot : expected both vectors to have same dtype, but found {scalar_type(a)} and {scalar_type(b)}"
+    if b_dims == 1:
+        return (f"addmv input tensors must have the same dtype, but got {scalar_type(b)}, {scalar_type(a)}, "
+                f"and {scalar_type(b)}")
+    if b_dims == 2:
+        return f"expected m1 and m2 to have the same dtype, but got: {c_type(a)} != {c_type(b)}"
+    return f"expected scalar type {scalar_type(a)} but found {scalar_type(b)}"
 
 
 def _unwrap(value):
@@ -310,6 +322,8 @@ class Tensor:
             rows = self.array.size // self.shape[-1] if self.shape[-1] else 0
             cols = other.shape[-1] if other.array.ndim > 1 else 1
             raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{self.shape[-1]} and {inner}x{cols})")
+        if self.dtype != other.dtype:  # torch promotes elementwise ops, never a matrix product
+            raise RuntimeError(_matmul_dtype_message(self.dtype, other.dtype, self.array.ndim, other.array.ndim))
         return ops.MatMul.apply(self, other)
 
     matmul = __matmul__

@@ -154,3 +154,71 @@ def test_mse_loss_refuses_shapes_that_torch_would_silently_broadcast():
 def test_unsupported_options_are_refused_rather_than_ignored(make):
     with pytest.raises(NotImplementedError, match="numtorch"):
         make()
+
+
+# Products and normalisations of mixed dtypes: torch promotes elementwise ops, but these it refuses, in words that
+# name the kernel it picked. Each case builds its tensors by dtype name, so that one recipe runs on both libraries.
+def _products():
+    for a_dims, b_dims in [(1, 1), (1, 2), (2, 1), (2, 2), (3, 2), (2, 3), (3, 3), (4, 4), (3, 1), (1, 3)]:
+        a, b = (2,) * (a_dims - 1) + (3,), (3,) if b_dims == 1 else (2,) * (b_dims - 2) + (3, 2)
+        for dtypes in [("float32", "float64"), ("float64", "float32")]:
+            yield f"matmul {a_dims}D {dtypes[0]} @ {b_dims}D {dtypes[1]}", ("matmul", a, b, *dtypes)
+    for other in ["int64", "int32", "float16", "bool", "uint8"]:
+        yield f"matmul float32 @ {other}", ("matmul", (2, 3), (3, 2), "float32", other)
+    for shape in [(3,), (2, 3), (5, 2, 3)]:
+        for dtypes in [("float32", "float64", None), ("float64", "float32", None), ("float32", "float32", "float64"),
+                       ("float32", "float64", "float32"), ("float32", "float64", "float64"),
+                       ("float64", "float32", "float32")]:
+            yield f"linear {len(shape)}D {'/'.join(map(str, dtypes))}", ("linear", shape, *dtypes)
+    for name, shape in [("conv2d", (1, 1, 4, 4)), ("conv1d", (1, 1, 4))]:
+        for dtypes in [("float32", "float64", None), ("float64", "float32", None), ("float32", "float32", "float64"),
+                       ("float32", "float64", "float64"), ("float64", "float32", "float64")]:
+            yield f"{name} {'/'.join(map(str, dtypes))}", (name, shape, *dtypes)
+
+
+def _normalisations():
+    import itertools
+    for dtypes in itertools.product(["float32", "float64"], repeat=5):  # input, weight, bias, running mean, var
+        if len(set(dtypes)) > 1:
+            yield f"batch_norm {'/'.join(dtypes)}", ("batch_norm", *dtypes)
+    for dtypes in [("float32", None, None, "float64", "float64"), ("float32", None, None, "int64", "float32"),
+                   ("float64", "float32", "float32", None, None)]:
+        yield f"batch_norm {'/'.join(map(str, dtypes))}", ("batch_norm", *dtypes)
+    for dtypes in itertools.product(["float32", "float64"], repeat=3):  # input, weight, bias
+        if len(set(dtypes)) > 1:
+            yield f"layer_norm {'/'.join(dtypes)}", ("layer_norm", *dtypes)
+
+
+MIXED_DTYPES = dict([*_products(), *_normalisations()])
+
+
+def _mixed(lib, recipe):
+    F = lib.nn.functional
+    make = lambda shape, dtype: None if dtype is None else lib.zeros(*shape, dtype=getattr(lib, dtype))  # noqa: E731
+    op, *rest = recipe
+    if op == "matmul":
+        a, b, a_dtype, b_dtype = rest
+        return make(a, a_dtype) @ make(b, b_dtype)
+    if op in ("linear", "conv2d", "conv1d"):
+        shape, input, weight, bias = rest
+        weight_shape = (4, shape[-1]) if op == "linear" else (1, 1) + (2,) * (len(shape) - 2)
+        return getattr(F, op)(make(shape, input), make(weight_shape, weight), make((weight_shape[0],), bias))
+    if op == "batch_norm":
+        input, weight, bias, mean, var = rest
+        return F.batch_norm(make((2, 3, 2, 2), input), make((3,), mean), make((3,), var), make((3,), weight),
+                            make((3,), bias), training=True)
+    input, weight, bias = rest
+    return F.layer_norm(make((2, 3), input), (3,), make((3,), weight), make((3,), bias))
+
+
+@pytest.mark.parametrize("case", sorted(MIXED_DTYPES))
+def test_mixed_dtypes_are_refused_in_torchs_words(case, torch):
+    ours, theirs = errors(lambda lib: _mixed(lib, MIXED_DTYPES[case]), torch)
+    assert (type(ours), str(ours)) == (type(theirs), str(theirs))
+
+
+def test_a_float16_input_may_be_normalised_with_float32_parameters_as_in_torch(torch):
+    for lib in (numtorch, torch):
+        half, ones = lib.ones(2, 3, 2, 2, dtype=lib.float16), lib.ones(3)
+        lib.nn.functional.batch_norm(half, ones * 0, ones, ones, ones * 0, training=True)
+        lib.nn.functional.layer_norm(half[:, :, 0, 0], (3,), ones, ones * 0)

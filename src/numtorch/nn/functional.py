@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from .. import coverage
-from ..dtypes import int32, int64
+from ..dtypes import c_type, float16, float32, int32, int64, scalar_type
 from ..tensor import Tensor
 from . import _functions
 from .modules.utils import _pair, _single
@@ -38,6 +38,14 @@ def linear(input, weight, bias=None):
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{input.shape[-1]} and "
                            f"{weight.shape[-1]}x{weight.shape[0]}): the input has {input.shape[-1]} "
                            f"features but the weight expects in_features={weight.shape[-1]}")
+    if bias is not None and bias.dtype != weight.dtype:
+        raise RuntimeError(f"self and mat2 must have the same dtype, but got {scalar_type(bias.dtype)} and "
+                           f"{scalar_type(weight.dtype)}")
+    if input.dtype != weight.dtype:
+        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {scalar_type(input.dtype)} and "
+                           f"{scalar_type(weight.dtype)}" if bias is not None else
+                           f"expected m1 and m2 to have the same dtype, but got: {c_type(input.dtype)} != "
+                           f"{c_type(weight.dtype)}")
     return _functions.Affine.apply(input, weight, bias)
 
 
@@ -72,6 +80,10 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, name):
     if weight.dim() != 4:
         raise RuntimeError(f"{name}: expected a 4D weight, but got weight of size {list(weight.shape)}")
     _check_channels(input, weight, bias, groups)
+    if bias is not None and bias.dtype != input.dtype:
+        raise RuntimeError(f"Input type ({c_type(input.dtype)}) and bias type ({c_type(bias.dtype)}) should be the same")
+    if weight.dtype != input.dtype:
+        raise RuntimeError(f"expected scalar type {scalar_type(input.dtype)} but found {scalar_type(weight.dtype)}")
     for d in range(2):
         padded = input.shape[2 + d] + 2 * padding[d]
         if padded < dilation[d] * (weight.shape[2 + d] - 1) + 1:
@@ -244,6 +256,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         raise ValueError(f"Expected more than 1 value per channel when training, got input size {input.shape}")
     if not training and (running_mean is None or running_var is None):
         raise RuntimeError("batch_norm: running_mean and running_var must be given when training=False")
+    _check_parameter_dtypes(input, weight, bias, running_mean, running_var)
     buffers = [None if t is None else t.array for t in (running_mean, running_var)]
     return _functions.BatchNormalize.apply(input, weight, bias, running_mean=buffers[0], running_var=buffers[1],
                                            training=training, momentum=momentum, eps=eps)
@@ -270,7 +283,24 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
         if t is not None and tuple(t.shape) != normalized_shape:
             raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got {name} of shape "
                                f"{list(t.shape)} and normalized_shape = {list(normalized_shape)}")
+    _check_parameter_dtypes(input, weight, bias)
     return _functions.LayerNormalize.apply(input, weight, bias, dims=dims, eps=eps)
+
+
+def _check_parameter_dtypes(input, *parameters):
+    """A normalisation's parameters and statistics have the input's dtype, as torch requires (in its words).
+
+    torch's one exception, a float16 input with float32 parameters, is allowed here too."""
+    given = [t for t in parameters if t is not None]
+    odd = [t for t in given if t.dtype != input.dtype]
+    if not odd:
+        return
+    if given[0].dtype == input.dtype:
+        raise RuntimeError(f"expected scalar type {scalar_type(input.dtype)} but found {scalar_type(odd[0].dtype)}")
+    if any(t.dtype != float32 for t in given):
+        raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
+    if input.dtype != float16:
+        raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
 
 
 # ----- embedding -----------------------------------------------------------------------------------------
