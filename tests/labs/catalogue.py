@@ -129,6 +129,14 @@ class Linear(nn.Module):
     def forward(self, input):
         return self.inner(input)
 """, "forward_matches_F_linear", "uses numtorch's own `nn.Linear`"),
+    Mistake("weight made from a NumPy array, so float64", """
+import numpy as np
+class Linear(Linear):
+    def __init__(self, in_features, out_features, bias=True):
+        super().__init__(in_features, out_features, bias)
+        b = 1 / math.sqrt(in_features)
+        self.weight = nn.Parameter(torch.from_numpy(np.random.uniform(-b, b, (out_features, in_features))))
+""", "registers_weight_and_bias_as_parameters", "`self.weight` is float64, but torch's is float32"),
 ]
 
 CONV2D = [
@@ -198,6 +206,14 @@ class Conv2d(Conv2d):
     def forward(self, input):
         return F.conv2d(input, self.weight.detach(), self.bias, self.stride, self.padding, self.dilation, self.groups)
 """, "gradients_reach_weight_and_bias", "no gradient reached `self.weight`"),
+    Mistake("weight made from a NumPy array, so float64", """
+import numpy as np
+class Conv2d(Conv2d):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.weight = nn.Parameter(torch.from_numpy(np.zeros(tuple(self.weight.shape))))
+        self.reset_parameters()
+""", "weight_has_shape_out_in_over_groups_kh_kw", "`self.weight` is float64, but torch's is float32"),
 ]
 
 DROPOUT = [
@@ -426,6 +442,14 @@ class BatchNorm2d(BatchNorm2d):
         super().__init__(num_features, *args, **kwargs)
         nn.init.uniform_(self.weight)
 """, "weight_and_bias_are_parameters_starting_at_1_and_0", "weight should start at ones"),
+    Mistake("running_mean made with NumPy's zeros, so float64", """
+import numpy as np
+class BatchNorm2d(BatchNorm2d):
+    def __init__(self, num_features, *args, **kwargs):
+        super().__init__(num_features, *args, **kwargs)
+        if self.running_mean is not None:
+            self.register_buffer("running_mean", torch.from_numpy(np.zeros(num_features)))
+""", "running_stats_start_at_0_and_1", "`self.running_mean` is float64, but torch's is float32"),
 ]
 
 # The capstone's mistakes in a layer restate Net: the solution's Net looks its layers up where it was defined.
@@ -623,6 +647,13 @@ class Linear(Linear):
     def forward(self, input):
         return LinearFunction.apply(input, self.weight.detach(), self.bias)
 """, "gradients_reach_weight_bias_and_input", "no gradient reached `self.weight`"),
+    Mistake("the Module's weight made from a NumPy array, so float64", """
+import numpy as np
+class Linear(Linear):
+    def __init__(self, in_features, out_features, bias=True):
+        super().__init__(in_features, out_features, bias)
+        self.weight = nn.Parameter(torch.from_numpy(np.asarray(self.weight.detach().numpy(), dtype=np.float64)))
+""", "registers_weight_and_bias_as_parameters", "`self.weight` is float64, but torch's is float32"),
 ]
 
 HOOKS_STATELESS = [

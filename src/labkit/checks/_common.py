@@ -36,9 +36,17 @@ def expect_parameters(module, expected: dict, layer: str) -> None:
                f"`self.{name}` is a {type(value).__name__}, not an nn.Parameter, so the module does not register "
                f"it and an optimizer never sees it: wrap it, `self.{name} = nn.Parameter(...)`")
         expect(shape(value) == want, f"`self.{name}` has shape {shape(value)}, but torch's is {want}")
+        expect_float32(value, f"`self.{name}`")
     names = [n for n, _ in module.named_parameters() if n in expected]  # extras: the state_dict check's job
     expect(names == list(expected), f"your {layer}'s parameters come in the order {names}, torch's in "
                                     f"{list(expected)}: the order they are assigned in __init__")
+
+
+def expect_float32(t, what: str) -> None:
+    expect(t.dtype == numtorch.float32,
+           f"{what} is {t.dtype}, but torch's is float32 (its default dtype), and torch refuses to mix the two in one "
+           "layer: a tensor made from NumPy data keeps NumPy's float64, so make it with torch's own functions "
+           "(torch.empty, torch.zeros...) or convert it with `.float()`")
 
 
 def expect_no_parameter(module, name: str, flag: str, layer: str) -> None:

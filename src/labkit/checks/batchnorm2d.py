@@ -7,8 +7,8 @@ import numtorch.nn.functional as F
 from numtorch import nn
 from labkit.checks import Bank, Mistake, expect
 from labkit.checks.proxies import assign, is_module
-from labkit.checks._common import (expect_gradients, expect_no_parameter, expect_one_call, expect_parameters,
-                                   expect_repr, expect_state_dict_keys, same, shape, values)
+from labkit.checks._common import (expect_float32, expect_gradients, expect_no_parameter, expect_one_call,
+                                   expect_parameters, expect_repr, expect_state_dict_keys, same, shape, values)
 
 bank = Bank("Lab 3 · BatchNorm2d", {1: "__init__: parameters and buffers", 2: "forward: train and eval"},
             withheld=("BatchNorm2d",))
@@ -80,6 +80,8 @@ def running_stats_start_at_0_and_1(BatchNorm2d):
     expect(shape(m.running_var) == (3,) and np.all(values(m.running_var) == 1),
            "running_var should start as ones, not zeros: a fresh layer in eval mode must divide by sqrt(1 + eps), "
            "not by sqrt(eps)")
+    expect_float32(m.running_mean, "`self.running_mean`")
+    expect_float32(m.running_var, "`self.running_var`")
     n = m.num_batches_tracked
     expect(isinstance(n, numtorch.Tensor) and shape(n) == () and n.dtype.kind == "i" and int(n) == 0,
            "num_batches_tracked should be an integer tensor holding 0: "
