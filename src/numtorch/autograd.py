@@ -32,7 +32,18 @@ class Context:
     @property
     def saved_tensors(self):
         """What a Function written as in torch saved: its tensors."""
+        if self.saved is FREED:
+            raise RuntimeError(SECOND_BACKWARD)
         return self.saved
+
+
+# What a context saved, once a backward without retain_graph has walked it: torch frees saved values then, so a
+# second backward through them fails. A context that saved nothing (an Add, a Sum, a reshape) may be walked again.
+FREED = object()
+SECOND_BACKWARD = ("Trying to backward through the graph a second time (or directly access saved tensors after they "
+                   "have already been freed). Saved intermediate values of the graph are freed when you call "
+                   ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
+                   "graph a second time or if you need to access saved tensors after calling backward.")
 
 
 class Function:
@@ -147,16 +158,17 @@ def _topological_order(root):
     return order
 
 
-def backward(root, gradient=None):
+def backward(root, gradient=None, retain_graph=False):
     """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires grad."""
-    for leaf, g in leaf_gradients(root, gradient).values():  # each leaf's .grad is written once, with its sum
+    for leaf, g in leaf_gradients(root, gradient, retain_graph).values():  # each leaf's .grad written once, summed
         _accumulate(leaf, g)
 
 
-def leaf_gradients(root, gradient=None):
+def leaf_gradients(root, gradient=None, retain_graph=False):
     """d(root)/d(leaf) for every leaf that requires grad, as ``{id(leaf): (leaf, array)}``, writing no ``.grad``.
 
-    ``backward`` accumulates these into ``.grad``; ``numtorch.func.grad`` returns them instead.
+    ``backward`` accumulates these into ``.grad``; ``numtorch.func.grad`` returns them instead. Unless
+    ``retain_graph``, what the graph saved is freed on the way.
     """
     if not root.requires_grad:
         raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
@@ -176,6 +188,8 @@ def leaf_gradients(root, gradient=None):
             g = grads.pop(id(node), None)
             if g is None:
                 continue
+            if node.saved is FREED:
+                raise RuntimeError(SECOND_BACKWARD)
             for t, version in node.versions:
                 if t._version[0] != version:
                     raise RuntimeError(
@@ -184,6 +198,8 @@ def leaf_gradients(root, gradient=None):
                         f"version {version} instead. Hint: run backward before changing the tensor (an optimizer "
                         "step, a copy_ or +=), or change a clone.")
             in_grads = node.fn.backward(node, g)
+            if node.saved and not retain_graph:
+                node.saved = FREED
             for inp, parent, need, ig in zip(node.inputs, node.parents, node.needs_input_grad,
                                              in_grads if isinstance(in_grads, tuple) else (in_grads,)):
                 if need and ig is not None:

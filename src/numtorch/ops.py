@@ -88,13 +88,13 @@ class Remainder(Function):
             raise RuntimeError("ZeroDivisionError")  # NumPy would warn and give 0
         if by_tensor:
             ctx.name = "RemainderBackward1"  # torch's overload for a tensor divisor
-        ctx.save_for_backward(a, b)
+        if ctx.needs_input_grad[1]:  # only the divisor's gradient needs values: saved, as torch saves them, for it
+            ctx.save_for_backward(a, b)
         return np.remainder(a, b)
 
     @staticmethod
     def backward(ctx, g):
-        a, b = ctx.saved
-        return g, (-g * np.floor_divide(a, b) if ctx.needs_input_grad[1] else None)
+        return g, (-g * np.floor_divide(*ctx.saved) if ctx.needs_input_grad[1] else None)
 
 
 class Pow(Function):
@@ -346,6 +346,7 @@ class Max(Function):
             ctx.save_for_backward(a == out)
             return np.asarray(out)
         ctx.indices = a.argmin(axis=dim) if smallest else a.argmax(axis=dim)
+        ctx.save_for_backward(ctx.indices)  # as torch does: a second backward finds them freed
         out = np.take_along_axis(a, np.expand_dims(ctx.indices, dim), dim)
         return out if keepdim else out.squeeze(dim)
 
@@ -385,13 +386,13 @@ class Where(Function):
 
     @staticmethod
     def forward(ctx, a, b, condition):
-        ctx.condition = condition
+        ctx.save_for_backward(condition)
         return np.where(condition, a, b)
 
     @staticmethod
     def backward(ctx, g):
-        need_a, need_b = ctx.needs_input_grad
-        return (np.where(ctx.condition, g, 0) if need_a else None), (np.where(ctx.condition, 0, g) if need_b else None)
+        (condition,), (need_a, need_b) = ctx.saved, ctx.needs_input_grad
+        return (np.where(condition, g, 0) if need_a else None), (np.where(condition, 0, g) if need_b else None)
 
 
 class Reshape(Function):
@@ -426,6 +427,10 @@ class GetItem(Function):
     @staticmethod
     def forward(ctx, a, index):
         ctx.shape, ctx.dtype, ctx.index = a.shape, a.dtype, index
+        # torch saves the indices of an advanced (array) index, so a second backward finds them freed; a slice's
+        # gradient needs nothing saved
+        parts = index if isinstance(index, tuple) else (index,)
+        ctx.save_for_backward(*[part for part in parts if isinstance(part, list) or np.ndim(part) > 0])
         return np.asarray(a[index])
 
     @staticmethod

@@ -247,9 +247,10 @@ class Tensor:
         """``self``: NumPy handles memory layout."""
         return self
 
-    def backward(self, gradient=None):
-        """Accumulate the gradient of this tensor into ``.grad`` of every leaf it depends on."""
-        autograd.backward(self, gradient)
+    def backward(self, gradient=None, retain_graph=None):
+        """Accumulate the gradient of this tensor into ``.grad`` of every leaf it depends on; then free what the
+        graph saved for it, unless ``retain_graph``."""
+        autograd.backward(self, gradient, bool(retain_graph))
 
     # ----- printing --------------------------------------------------------------------
     def __repr__(self):

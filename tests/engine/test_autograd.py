@@ -241,3 +241,76 @@ def test_detach_shares_the_version_counter():
     x.detach().zero_()
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.backward()
+
+
+# A second backward through the same graph: torch refuses it where a node saved values for its backward (freed by
+# the first), and allows it through nodes that saved none. Each builds from x of shape (2, 3) on either library.
+def _second_backward_cases(lib):
+    F = lib.nn.functional
+    third = lambda: lib.full((2, 3), 3.0)  # noqa: E731
+    return {
+        "x * 2": lambda x: x * 2, "x * x": lambda x: x * x, "x / 2": lambda x: x / 2, "x + 1": lambda x: x + 1,
+        "1 - x": lambda x: 1 - x, "-x": lambda x: -x, "x % 2": lambda x: x % 2, "x % tensor": lambda x: x % third(),
+        "tensor % x": lambda x: third() % (x + 2), "x ** 2": lambda x: x ** 2, "x @ w": lambda x: x @ lib.ones(3, 2),
+        "exp": lambda x: x.exp(), "log": lambda x: (x + 3).log(), "abs": lambda x: x.abs(), "relu": lambda x: x.relu(),
+        "sigmoid": lambda x: x.sigmoid(), "clamp": lambda x: x.clamp(0, 1), "sum": lambda x: x.sum(1),
+        "mean": lambda x: x.mean(), "var": lambda x: x.var(), "max": lambda x: x.max(),
+        "max along a dim": lambda x: x.max(1)[0], "where": lambda x: lib.where(x > 0, x, third()),
+        "reshape": lambda x: x.reshape(6), "permute": lambda x: x.permute(1, 0), "slice": lambda x: x[0, 1:],
+        "array index": lambda x: x[lib.tensor([0, 1, 1])], "mask": lambda x: x[x > 0], "cat": lambda x: lib.cat([x, x]),
+        "double": lambda x: x.double(), "linear": lambda x: F.linear(x, lib.ones(4, 3), lib.ones(4)),
+        "conv2d": lambda x: F.conv2d(x.reshape(1, 1, 2, 3), lib.ones(1, 1, 2, 2)),
+        "max_pool2d": lambda x: F.max_pool2d(x.reshape(1, 1, 2, 3), 2),
+        "avg_pool2d": lambda x: F.avg_pool2d(x.reshape(1, 1, 2, 3), 2),
+        "adaptive_avg_pool2d": lambda x: F.adaptive_avg_pool2d(x.reshape(1, 1, 2, 3), 1),
+        "softmax": lambda x: F.softmax(x, 1), "dropout": lambda x: F.dropout(x, 0.5, True),
+        "batch_norm": lambda x: F.batch_norm(x, None, None, training=True), "layer_norm": lambda x: F.layer_norm(x, (3,)),
+        "cross_entropy": lambda x: F.cross_entropy(x, lib.tensor([0, 1])), "mse_loss": lambda x: F.mse_loss(x, third()),
+        "embedding": lambda x: F.embedding(lib.tensor([0, 1]), x), "gelu": lambda x: F.gelu(x),
+    }
+
+
+def _second_backward(lib, case):
+    x = (lib.arange(6.0).reshape(2, 3) - 2.5).requires_grad_()
+    loss = _second_backward_cases(lib)[case](x).sum()
+    loss.backward()
+    try:
+        loss.backward()
+    except RuntimeError as error:
+        return str(error)
+    return x.grad.tolist()
+
+
+@pytest.mark.parametrize("case", sorted(_second_backward_cases(numtorch)))
+def test_a_second_backward_fails_where_torch_freed_saved_values_and_adds_up_where_not(case, torch):
+    assert _second_backward(numtorch, case) == _second_backward(torch, case)
+
+
+def test_retain_graph_keeps_saved_values_for_another_backward(lib):
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    assert x.grad.tolist() == [4.0, 8.0]
+    with pytest.raises(RuntimeError, match="Trying to backward through the graph a second time"):
+        y.backward()
+
+
+def test_a_function_written_as_in_torch_frees_what_it_saved(lib):
+    class Square(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return 2 * x * grad
+
+    x = lib.tensor([3.0], requires_grad=True)
+    y = Square.apply(x)
+    y.backward()
+    assert x.grad.tolist() == [6.0]
+    with pytest.raises(RuntimeError, match="directly access saved tensors after they have already been freed"):
+        y.backward()

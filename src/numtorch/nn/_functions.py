@@ -199,6 +199,7 @@ class WindowMean(Function):
             ones = pad(np.ones((1, 1) + x.shape[-2:], dtype=x.dtype), padding)
             divisor = sum(ones[where] for _, _, where in slices)
         ctx.geometry = (xp.shape, slices, padding, divisor)
+        ctx.save_for_backward(x)  # unused, but saved as torch saves it: changing it in place, or a second backward, fails
         return total / divisor
 
     @staticmethod
@@ -328,6 +329,7 @@ class NegLogLikelihood(Function):
         picked = np.take_along_axis(logp, np.where(target == ignore_index, 0, target)[:, None], 1)[:, 0]
         losses = -picked * picked_weight
         ctx.shape, ctx.target, ctx.reduction = logp.shape, target, reduction
+        ctx.save_for_backward(target)  # as torch does: a second backward finds it freed
         ctx.weight = picked_weight / picked_weight.sum() if reduction == "mean" else picked_weight
         if reduction == "none":
             return losses
@@ -453,6 +455,7 @@ class EmbeddingLookup(Function):
     @staticmethod
     def forward(ctx, weight, indices, padding_idx):
         ctx.indices, ctx.rows, ctx.padding_idx = indices, weight.shape[0], padding_idx
+        ctx.save_for_backward(indices)  # as torch does: a second backward finds them freed
         return weight[indices]
 
     @staticmethod
