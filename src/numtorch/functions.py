@@ -36,7 +36,7 @@ def stack(tensors, dim=0):
     shapes = {t.shape for t in tensors}
     if len(shapes) > 1:
         raise RuntimeError(f"stack expects each tensor to be equal size, but got {sorted(map(tuple, shapes))}")
-    return ops.Stack.apply(*tensors, dim=dim)
+    return ops.Stack.apply(*tensors, dim=dim_index(dim, tensors[0].dim() + 1))
 
 
 def where(condition, input, other):

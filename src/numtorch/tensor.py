@@ -185,10 +185,15 @@ class Tensor:
         return self.array.tolist()
 
     def __float__(self):
-        return float(self.item())
+        return float(self._only_element())
 
     def __int__(self):
-        return int(self.item())
+        return int(self._only_element())
+
+    def _only_element(self):
+        if self.array.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return self.item()
 
     def __bool__(self):
         if self.array.size != 1:
@@ -413,20 +418,22 @@ class Tensor:
     # ----- reductions ---------------------------------------------------------------------------
     def sum(self, dim=None, keepdim=False):
         """Sum over all elements, or over ``dim`` (an int or a tuple), keeping it if ``keepdim``."""
-        return ops.Sum.apply(self, dim=_dims(dim), keepdim=keepdim)
+        return ops.Sum.apply(self, dim=_dims(dim, self.array.ndim), keepdim=keepdim)
 
     def mean(self, dim=None, keepdim=False):
         """Mean over all elements or over ``dim``; floating-point tensors only."""
         if self.array.dtype.kind != "f":
             raise RuntimeError("mean(): could not infer output dtype. Input dtype must be floating point, "
                                f"but got {self.array.dtype}")
-        return ops.Mean.apply(self, dim=_dims(dim), keepdim=keepdim)
+        return ops.Mean.apply(self, dim=_dims(dim, self.array.ndim), keepdim=keepdim)
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
         """Variance over all elements or over ``dim``; unbiased (``correction=1``) unless told otherwise."""
+        if self.array.dtype.kind != "f":
+            raise RuntimeError("std and var only support floating point and complex dtypes")
         if correction is None:
             correction = 1 if unbiased is None or unbiased else 0
-        return ops.Var.apply(self, dim=_dims(dim), correction=correction, keepdim=keepdim)
+        return ops.Var.apply(self, dim=_dims(dim, self.array.ndim), correction=correction, keepdim=keepdim)
 
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
         """Square root of :meth:`var`."""
@@ -445,6 +452,7 @@ class Tensor:
         return self._extreme(dim, keepdim, smallest=True)
 
     def _extreme(self, dim, keepdim, smallest):
+        dim = None if dim is None else dim_index(dim, self.array.ndim)
         out = ops.Max.apply(self, dim=dim, keepdim=keepdim, smallest=smallest)
         if dim is None:
             return out
@@ -629,5 +637,14 @@ class MaxResult(tuple):
     indices = property(lambda self: self[1])
 
 
-def _dims(dim):
-    return tuple(dim) if isinstance(dim, list) else dim
+def _dims(dim, ndim):
+    """A reduction's ``dim`` (None, an int, or a tuple or list of ints) as NumPy axes, checked as torch checks it."""
+    if dim is None:
+        return None
+    if isinstance(dim, (tuple, list)):
+        axes = tuple(dim_index(d, ndim) for d in dim)
+        repeated = next((d for d in axes if axes.count(d) > 1), None)
+        if repeated is not None:
+            raise RuntimeError(f"dim {repeated} appears multiple times in the list of dims")
+        return axes
+    return dim_index(dim, ndim)

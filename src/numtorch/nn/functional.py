@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import coverage
 from ..dtypes import c_type, float16, float32, int32, int64, scalar_type
+from ..shapes import dim_index
 from ..tensor import Tensor
 from . import _functions
 from .modules.utils import _pair, _single
@@ -197,24 +198,27 @@ def gelu(input, approximate="none"):
     return _functions.Gelu.apply(input, approximate=approximate)
 
 
-def _softmax_dim(input, dim):
-    if dim is None:  # torch's legacy implicit choice
-        return 0 if input.dim() in (0, 1, 3) else 1
+def _softmax_dim(input, dim, name):
+    """``dim`` checked as torch checks it (None: torch's legacy implicit choice); floating point only."""
+    if dim is None:
+        dim = 0 if input.dim() in (0, 1, 3) else 1
+    dim = dim_index(dim, input.dim())
+    if input.dtype.kind != "f":
+        kernel = "lastdim_kernel_impl" if dim == max(input.dim(), 1) - 1 else "kernel_impl"
+        raise NotImplementedError(f'"{name}_{kernel}" not implemented for \'{scalar_type(input.dtype)}\'')
     return dim
-
-
 
 
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
     """``exp(x) / exp(x).sum(dim)``, computed after subtracting the max so it cannot overflow."""
     input = input if dtype is None else input.type(dtype)
-    return _functions.SoftmaxOverDim.apply(input, dim=_softmax_dim(input, dim))
+    return _functions.SoftmaxOverDim.apply(input, dim=_softmax_dim(input, dim, "softmax"))
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     """``log(softmax(x))`` computed as ``x - logsumexp(x)``: stable where the composition is not."""
     input = input if dtype is None else input.type(dtype)
-    return _functions.LogSoftmaxOverDim.apply(input, dim=_softmax_dim(input, dim))
+    return _functions.LogSoftmaxOverDim.apply(input, dim=_softmax_dim(input, dim, "log_softmax"))
 
 
 # ----- dropout ---------------------------------------------------------------------------------------
@@ -229,6 +233,8 @@ def dropout(input, p=0.5, training=True, inplace=False):
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
         return input
+    if input.dtype.kind != "f" and p != 1.0:  # the kept elements are scaled by 1/(1-p), a float
+        raise RuntimeError(f"result type Float can't be cast to the desired output type {scalar_type(input.dtype)}")
     out = input * 0.0 if p == 1.0 else _functions.ScaledMask.apply(input, p=p)
     return input._assign(out) if inplace else out
 
