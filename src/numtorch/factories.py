@@ -4,7 +4,7 @@ import numpy as np
 
 from .dtypes import default_dtype, float32, int64
 from .random import numpy_generator
-from .shapes import shape_args
+from .shapes import new_size, shape_args
 from .tensor import Tensor
 
 
@@ -33,11 +33,13 @@ def as_tensor(data, dtype=None):
 
 def _filled(fill, shape, dtype, requires_grad):
     dtype = float32 if dtype is None else np.dtype(dtype)
-    return Tensor._make(np.full(shape_args(shape), fill, dtype=dtype)).requires_grad_(requires_grad)
+    return Tensor._make(np.full(new_size(shape), fill, dtype=dtype)).requires_grad_(requires_grad)
 
 
 def zeros(*size, dtype=None, requires_grad=False):
     """A tensor of zeros (float32 unless ``dtype`` says otherwise)."""
+    if any(n < 0 for n in shape_args(size)):  # torch's zeros words it its own way
+        raise RuntimeError("zeros: Dimension size must be non-negative.")
     return _filled(0, size, dtype, requires_grad)
 
 
@@ -77,6 +79,10 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False):
     """Values from ``start`` to ``end`` (excluded) in steps of ``step``; int64 for integers, float32 otherwise."""
     if end is None:
         start, end = 0, start
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     array = np.arange(start, end, step)
     array = default_dtype(array) if dtype is None else array.astype(dtype)
     return Tensor._make(array).requires_grad_(requires_grad)
@@ -84,19 +90,21 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False):
 
 def linspace(start, end, steps, dtype=None, requires_grad=False):
     """``steps`` evenly spaced values from ``start`` to ``end`` (included)."""
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
     return Tensor._make(np.linspace(start, end, steps, dtype=dtype or float32)).requires_grad_(requires_grad)
 
 
 # Random values come from numtorch's generator, or from ``generator`` (a numtorch.Generator) where one is given.
 def randn(*size, generator=None, dtype=None, requires_grad=False):
     """Standard-normal values."""
-    array = numpy_generator(generator).standard_normal(shape_args(size), dtype=np.float32).astype(dtype or float32)
+    array = numpy_generator(generator).standard_normal(new_size(size), dtype=np.float32).astype(dtype or float32)
     return Tensor._make(array).requires_grad_(requires_grad)
 
 
 def rand(*size, generator=None, dtype=None, requires_grad=False):
     """Uniform values in [0, 1)."""
-    array = numpy_generator(generator).random(shape_args(size), dtype=np.float32).astype(dtype or float32)
+    array = numpy_generator(generator).random(new_size(size), dtype=np.float32).astype(dtype or float32)
     return Tensor._make(array).requires_grad_(requires_grad)
 
 
@@ -108,11 +116,14 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None):
         low, high = 0, low
     if not isinstance(size, (tuple, list)):
         raise TypeError(f"randint() expected size to be a tuple of ints, but got {type(size).__name__}")
-    return Tensor._make(numpy_generator(generator).integers(low, high, size=shape_args(size), dtype=dtype or int64))
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    return Tensor._make(numpy_generator(generator).integers(low, high, size=new_size(size), dtype=dtype or int64))
 
 
 def randperm(n, *, generator=None, dtype=None):
     """A random permutation of ``0 .. n-1``."""
+    new_size((n,))
     return Tensor._make(numpy_generator(generator).permutation(n).astype(dtype or int64))
 
 

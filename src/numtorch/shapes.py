@@ -26,3 +26,12 @@ def shape_args(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
     return tuple(int(s) for s in shape)
+
+
+def new_size(size):
+    """A new tensor's size, from ``f(2, 3)`` or ``f((2, 3))``: no dimension may be negative, as in torch."""
+    shape = shape_args(size)
+    negative = next((n for n in shape if n < 0), None)
+    if negative is not None:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {negative}: {list(shape)}")
+    return shape

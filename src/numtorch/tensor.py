@@ -471,6 +471,11 @@ class Tensor:
         shape = shape_args(shape)
         if self.array.shape == shape:
             return self
+        if shape.count(-1) > 1:
+            raise RuntimeError("only one dimension can be inferred")
+        bad = next((i for i, n in enumerate(shape) if n < -1), None)
+        if bad is not None:
+            raise RuntimeError(f"invalid shape dimension {shape[bad]} at index {bad} of shape {list(shape)}")
         try:
             np.empty(self.array.shape, dtype=np.bool_).reshape(shape)
         except ValueError:

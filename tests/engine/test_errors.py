@@ -102,6 +102,23 @@ SAME_TEXT = {
     "dropout of integers": lambda lib: F_(lib).dropout(lib.tensor([1, 2]), 0.5, True),
     "int of many": lambda lib: int(lib.zeros(2)),
     "float of many": lambda lib: float(lib.zeros(1, 2)),
+    "zeros negative": lambda lib: lib.zeros(2, -1),
+    "ones negative": lambda lib: lib.ones(-1),
+    "empty negative": lambda lib: lib.empty((2, -1)),
+    "full negative": lambda lib: lib.full((2, -1), 1.0),
+    "rand negative": lambda lib: lib.rand(2, -1),
+    "randn negative": lambda lib: lib.randn(-3),
+    "randint negative": lambda lib: lib.randint(0, 5, (2, -1)),
+    "randint empty range": lambda lib: lib.randint(5, 2, (2,)),
+    "randperm negative": lambda lib: lib.randperm(-1),
+    "Linear negative": lambda lib: lib.nn.Linear(-1, 2),
+    "Conv2d negative": lambda lib: lib.nn.Conv2d(1, -1, 3),
+    "arange step 0": lambda lib: lib.arange(0, 5, 0),
+    "arange step sign": lambda lib: lib.arange(5, 0, 1),
+    "linspace steps": lambda lib: lib.linspace(0, 1, -1),
+    "reshape two inferred": lambda lib: lib.zeros(6).reshape(-1, -1),
+    "reshape -2": lambda lib: lib.zeros(6).reshape(-2, 3),
+    "view two inferred": lambda lib: lib.zeros(6).view(2, -1, -1),
 }
 
 
