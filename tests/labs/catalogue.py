@@ -924,6 +924,16 @@ def load_renamed(model, state_dict):
     model.load_state_dict({k.removeprefix("module.").replace("head.", "out."): v for k, v in state_dict.items()},
                           strict=False)
 """, "load_renamed_reports_missing_and_unexpected_keys", "return what load_state_dict returns"),
+    Mistake("the checkpoint's state_dicts kept live, not copied", """
+def save_checkpoint(model, optimizer, epoch):
+    return {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
+            "rng": torch.get_rng_state()}
+""", "checkpoint_is_a_copy_that_training_leaves_alone", "one more epoch of training changed the checkpoint"),
+    Mistake("the model's state copied, the optimizer's kept live", """
+def save_checkpoint(model, optimizer, epoch):
+    return {"model": {k: v.clone() for k, v in model.state_dict().items()}, "optimizer": optimizer.state_dict(),
+            "epoch": epoch, "rng": torch.get_rng_state()}
+""", "checkpoint_is_a_copy_that_training_leaves_alone", "(its optimizer state)"),
 ]
 
 CATALOGUE = {"0_linear": LINEAR, "1_conv2d": CONV2D, "2_dropout": DROPOUT, "3_batchnorm2d": BATCHNORM2D,

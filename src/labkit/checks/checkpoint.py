@@ -14,7 +14,7 @@ import numtorch.nn.functional as F
 from numtorch import nn, optim
 from numtorch.utils.data import DataLoader, TensorDataset
 from labkit.checks import Bank, Mistake, expect
-from labkit.checks.proxies import LearnerRaised, LocalConnection, Remote, is_module, seed
+from labkit.checks.proxies import LearnerRaised, LocalConnection, Remote, call_kept, is_module, seed, value_of
 from labkit.checks._common import shape, values
 
 bank = Bank("Lab 6 · State that survives", {1: "Classifier: parameters and buffers",
@@ -338,6 +338,26 @@ def checkpoint_holds_every_part(Classifier, make_optimizer, train_epoch, save_ch
            f"{saved['epoch']!r}: keep the number as given, resume adds one")
     expect(same_exactly(saved["rng"], rng), "checkpoint['rng'] is not the generator's state at the time of saving: "
                                             "`torch.get_rng_state()`, called in save_checkpoint")
+
+
+@bank.check(task=2)
+def checkpoint_is_a_copy_that_training_leaves_alone(Classifier, make_optimizer, train_epoch, save_checkpoint):
+    """the checkpoint is a copy: training on after save_checkpoint changes nothing in it"""
+    model, optimizer = fresh(Classifier, make_optimizer)
+    train(model, optimizer, train_epoch, STOP)
+    kept = call_kept(save_checkpoint, model, optimizer, STOP - 1)  # left in the learner's process, as a run keeps it
+    saved = value_of(kept)
+    expect(isinstance(saved, dict) and all(isinstance(saved.get(part), dict) for part in ("model", "optimizer")),
+           "save_checkpoint should return a dict holding the 'model' and 'optimizer' state_dicts (the check of what "
+           "a checkpoint holds says what is missing)")
+    train(model, optimizer, train_epoch, 1)
+    later = value_of(kept)
+    wrong = first_difference(later["model"], saved["model"])
+    changed = f"`{wrong}`" if wrong else "optimizer state"
+    expect(wrong is None and same_optimizer_state(later["optimizer"], saved["optimizer"]),
+           f"one more epoch of training changed the checkpoint you returned (its {changed}): state_dict() holds the "
+           "live tensors, which training overwrites in place, so a checkpoint kept in memory follows the run instead "
+           "of keeping its moment: return `copy.deepcopy(...)` of the whole")
 
 
 @bank.check(task=2, points=2)

@@ -216,6 +216,16 @@ def backward(module, x, weights="random", names=()):
     return out, grads
 
 
+def call_kept(fn, *args) -> Remote:
+    """fn(*args), its result left where fn lives, even plain data: a proxy, whose value_of is read as it is then."""
+    return connection_of(fn).call(fn, args, {}, keep=True)
+
+
+def value_of(obj: Remote):
+    """What one of the learner's objects holds now: plain data and tensors as local copies."""
+    return connection_of(obj).request({"op": "value", "ref": obj._ref})
+
+
 def seed(obj, number: int) -> None:
     """numtorch.manual_seed(number) where obj lives, so that the learner's code draws what torch's would."""
     connection_of(obj).request({"op": "seed", "seed": number})

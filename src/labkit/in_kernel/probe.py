@@ -61,13 +61,20 @@ def encode(value, objects: Objects):
             return {"tensor": wire.array_to_text(np.asarray(value.detach().numpy())),
                     "requires_grad": bool(value.requires_grad),
                     "parameter": isinstance(value, numtorch.nn.Parameter)}
-        return {"ref": objects.keep(value), "type": type(value).__name__,
-                "module": isinstance(value, numtorch.nn.Module), "class": isinstance(value, type)}
+        return reference(value, objects)
 
     try:
         return wire.encode(value, leaf)
     except wire.Malformed as error:
         raise Refused(str(error)) from None
+
+
+def reference(value, objects: Objects) -> dict:
+    """`value` kept where it lives, as the other side sees it: its number and what kind of object it is."""
+    import numtorch
+
+    return {"ref": objects.keep(value), "type": type(value).__name__,
+            "module": isinstance(value, numtorch.nn.Module), "class": isinstance(value, type)}
 
 
 def decode_here(value, objects: Objects):
@@ -199,7 +206,7 @@ class Probe:
                 answer = raised(error)
                 answer["calls"] = {"list": calls}
                 return answer
-        answer = self._value(out)
+        answer = {"value": reference(out, self.objects)} if request.get("keep") else self._value(out)
         if request.get("trace"):
             answer["calls"] = {"list": calls}
         if "backward" in request:
@@ -225,6 +232,10 @@ class Probe:
         tensor = getattr(self.objects.get(request["ref"]), request["name"])
         tensor.data[...] = decode_here(request["value"], self.objects)
         return {"value": None}
+
+    def op_value(self, request):
+        """What a kept object holds now, as plain data (a result kept by a call, read after later calls)."""
+        return self._value(self.objects.get(request["ref"]))
 
     def op_deepcopy(self, request):
         return self._value(copy.deepcopy(self.objects.get(request["ref"])))
