@@ -934,6 +934,24 @@ def save_checkpoint(model, optimizer, epoch):
     return {"model": {k: v.clone() for k, v in model.state_dict().items()}, "optimizer": optimizer.state_dict(),
             "epoch": epoch, "rng": torch.get_rng_state()}
 """, "checkpoint_is_a_copy_that_training_leaves_alone", "(its optimizer state)"),
+    Mistake("resume loads the checkpoint without copying it", """
+def resume(checkpoint):
+    model = Classifier()
+    model.load_state_dict(checkpoint["model"])
+    optimizer = make_optimizer(model)
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    torch.set_rng_state(checkpoint["rng"])
+    return model, optimizer, checkpoint["epoch"] + 1
+""", "resume_leaves_the_checkpoint_as_it_was", "(its optimizer state)"),
+    Mistake("resume assigns the checkpoint's tensors to the model", """
+def resume(checkpoint):
+    model = Classifier()
+    model.load_state_dict(checkpoint["model"], assign=True)
+    optimizer = make_optimizer(model)
+    optimizer.load_state_dict(copy.deepcopy(checkpoint["optimizer"]))
+    torch.set_rng_state(checkpoint["rng"])
+    return model, optimizer, checkpoint["epoch"] + 1
+""", "resume_leaves_the_checkpoint_as_it_was", "the checkpoint it was given (its `"),
 ]
 
 CATALOGUE = {"0_linear": LINEAR, "1_conv2d": CONV2D, "2_dropout": DROPOUT, "3_batchnorm2d": BATCHNORM2D,

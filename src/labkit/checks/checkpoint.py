@@ -14,7 +14,8 @@ import numtorch.nn.functional as F
 from numtorch import nn, optim
 from numtorch.utils.data import DataLoader, TensorDataset
 from labkit.checks import Bank, Mistake, expect
-from labkit.checks.proxies import LearnerRaised, LocalConnection, Remote, call_kept, is_module, seed, value_of
+from labkit.checks.proxies import (LearnerRaised, LocalConnection, Remote, call_kept, is_module, kept_there, seed,
+                                  value_of)
 from labkit.checks._common import shape, values
 
 bank = Bank("Lab 6 · State that survives", {1: "Classifier: parameters and buffers",
@@ -379,6 +380,22 @@ def resume_restores_model_optimizer_and_generator(Classifier, make_optimizer, tr
     expect(same_exactly(rng, saved["rng"]),
            "after resume the random generator is not in the saved state, so the resumed run shuffles and drops out "
            "differently: `torch.set_rng_state(checkpoint['rng'])`")
+
+
+@bank.check(task=2)
+def resume_leaves_the_checkpoint_as_it_was(Classifier, make_optimizer, train_epoch, resume, torch):
+    """resume leaves the checkpoint as it was: training the resumed model changes nothing in it"""
+    saved = interrupted(Classifier, make_optimizer, train_epoch, torch)
+    kept = kept_there(resume, saved)  # the checkpoint as the learner's process holds it
+    model, optimizer, _ = resumed(resume, kept)
+    train(model, optimizer, train_epoch, 1)
+    after = value_of(kept)
+    wrong = first_difference(after["model"], saved["model"])
+    changed = f"`{wrong}`" if wrong else "optimizer state"
+    expect(wrong is None and same_optimizer_state(after["optimizer"], saved["optimizer"]),
+           f"training the model resume returned changed the checkpoint it was given (its {changed}), so the run "
+           "cannot be resumed from it again: load_state_dict keeps the checkpoint's own tensors (the optimizer's "
+           "moments, or the parameters with assign=True), so load from `copy.deepcopy(checkpoint)`")
 
 
 @bank.check(task=2)

@@ -221,6 +221,13 @@ def call_kept(fn, *args) -> Remote:
     return connection_of(fn).call(fn, args, {}, keep=True)
 
 
+def kept_there(obj: Remote, value) -> Remote:
+    """`value` (plain data) made a live object where obj lives: a proxy, which the learner's code can be given and
+    change, and whose value_of shows the change."""
+    connection = connection_of(obj)
+    return connection.request({"op": "keep", "value": connection.encode(value)})
+
+
 def value_of(obj: Remote):
     """What one of the learner's objects holds now: plain data and tensors as local copies."""
     return connection_of(obj).request({"op": "value", "ref": obj._ref})

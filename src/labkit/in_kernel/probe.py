@@ -233,6 +233,10 @@ class Probe:
         tensor.data[...] = decode_here(request["value"], self.objects)
         return {"value": None}
 
+    def op_keep(self, request):
+        """Plain data made a live object on this side, kept: the learner's code can change it, value reads it back."""
+        return {"value": reference(decode_here(request["value"], self.objects), self.objects)}
+
     def op_value(self, request):
         """What a kept object holds now, as plain data (a result kept by a call, read after later calls)."""
         return self._value(self.objects.get(request["ref"]))
