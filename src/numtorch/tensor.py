@@ -5,6 +5,7 @@
 that produced it (see :mod:`numtorch.autograd`). The functions that make tensors live in
 :mod:`numtorch.factories`, dtypes and type promotion in :mod:`numtorch.dtypes`.
 """
+import copy
 import math
 import numbers
 
@@ -75,7 +76,7 @@ class Tensor:
     def __init__(self, data, requires_grad=False):
         self.array = default_dtype(np.array(data))
         self._node = None
-        self.grad = None
+        self._grad = None
         self._version = [0]
         self.requires_grad = requires_grad
 
@@ -89,17 +90,50 @@ class Tensor:
         if type(data) is not np.ndarray:  # NumPy gives scalars, not 0-d arrays, from 0-d arithmetic
             data = np.asarray(data)
         t = cls.__new__(cls)
-        t.array, t._node, t.grad, t._requires_grad = data, grad_fn, None, grad_fn is not None
+        t.array, t._node, t._grad, t._requires_grad = data, grad_fn, None, grad_fn is not None
         t._version = [0]  # in-place changes so far; a list so that detach() can share it
         return t
 
     def _share(self, other):
         """Make ``self`` a leaf holding ``other``'s array and in-place version counter (how ``Parameter(t)``
         shares memory with ``t``)."""
-        self.array, self._node, self.grad, self._requires_grad = other.array, None, None, False
+        self.array, self._node, self._grad, self._requires_grad = other.array, None, None, False
         self._version = other._version
 
     # ----- attributes --------------------------------------------------------------
+    keeps_grad_when_deepcopied = True  # torch's tensors do; its Parameters do not (nn.Parameter says False)
+
+    def __deepcopy__(self, memo):
+        copied = memo[id(self)] = type(self).__new__(type(self))
+        for name, value in self.__dict__.items():
+            drop = name == "_grad" and not self.keeps_grad_when_deepcopied
+            copied.__dict__[name] = None if drop else copy.deepcopy(value, memo)
+        return copied
+
+    @property
+    def grad(self):
+        """The gradient backward accumulated here (a leaf that requires grad), or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
+                                f"{type(value).__name__}")
+            if value.array.shape != self.array.shape:
+                raise RuntimeError(f"attempting to assign a gradient of size '{list(value.shape)}' to a tensor of size "
+                                   f"'{list(self.shape)}'. Please ensure that the gradient and the tensor are the same "
+                                   "size")
+            if value.array.dtype != self.array.dtype:
+                raise RuntimeError(f"attempting to assign a gradient with dtype '{c_type(value.dtype)}' to a tensor "
+                                   f"with grad_dtype '{scalar_type(self.dtype)}'. The gradient must match the tensor's "
+                                   "grad_dtype (defaults to the tensor's dtype). You can set the tensor's grad_dtype "
+                                   "attribute with a specific dtype, or None to allow any dtype. Set grad_dtype with "
+                                   "caution. Diverging the dtypes of a tensor and its gradient may break downstream "
+                                   "systems that assume they match.")
+        self._grad = value
+
     @property
     def requires_grad(self):
         return self._requires_grad

@@ -314,3 +314,16 @@ def test_a_function_written_as_in_torch_frees_what_it_saved(lib):
     assert x.grad.tolist() == [6.0]
     with pytest.raises(RuntimeError, match="directly access saved tensors after they have already been freed"):
         y.backward()
+
+
+def test_a_deepcopy_keeps_a_tensors_grad_but_not_a_parameters(lib):
+    import copy
+
+    x, model = lib.ones(2, requires_grad=True), lib.nn.Linear(2, 1)
+    model(x).sum().backward()
+    assert copy.deepcopy(x).grad.tolist() == x.grad.tolist()
+    copied = copy.deepcopy(model)
+    assert copied.weight.grad is None and model.weight.grad is not None
+    assert copied.weight.tolist() == model.weight.tolist() and copied.weight is not model.weight
+    copied.weight.data.add_(1)  # values of its own
+    assert copied.weight.tolist() != model.weight.tolist()

@@ -119,6 +119,9 @@ SAME_TEXT = {
     "reshape two inferred": lambda lib: lib.zeros(6).reshape(-1, -1),
     "reshape -2": lambda lib: lib.zeros(6).reshape(-2, 3),
     "view two inferred": lambda lib: lib.zeros(6).view(2, -1, -1),
+    "grad of another size": lambda lib: setattr(lib.nn.Parameter(lib.ones(2)), "grad", lib.zeros(3)),
+    "grad of another dtype": lambda lib: setattr(lib.nn.Parameter(lib.ones(2)), "grad", lib.zeros(2, dtype=lib.float64)),
+    "grad not a tensor": lambda lib: setattr(lib.ones(2, requires_grad=True), "grad", [1.0, 2.0]),
 }
 
 

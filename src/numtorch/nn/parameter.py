@@ -24,6 +24,8 @@ class Parameter(Tensor):
         self._share(data)
         self.requires_grad = requires_grad
 
+    keeps_grad_when_deepcopied = False  # as in torch: a copied model starts without gradients
+
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
 
