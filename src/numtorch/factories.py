@@ -2,7 +2,7 @@
 ranges (``arange``, ``linspace``) and random (``randn``, ``randint``, ``randperm``, ...)."""
 import numpy as np
 
-from .dtypes import default_dtype, float32, int64
+from .dtypes import default_dtype, float32, int64, scalar_type
 from .random import numpy_generator
 from .shapes import new_size, shape_args
 from .tensor import Tensor
@@ -96,15 +96,25 @@ def linspace(start, end, steps, dtype=None, requires_grad=False):
 
 
 # Random values come from numtorch's generator, or from ``generator`` (a numtorch.Generator) where one is given.
+def _random_floats(kernel, dtype):
+    """Random floats of ``dtype`` (float32 by default); torch has no such kernel for integers or booleans."""
+    dtype = float32 if dtype is None else np.dtype(dtype)
+    if dtype.kind != "f":
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{scalar_type(dtype)}\'')
+    return dtype
+
+
 def randn(*size, generator=None, dtype=None, requires_grad=False):
     """Standard-normal values."""
-    array = numpy_generator(generator).standard_normal(new_size(size), dtype=np.float32).astype(dtype or float32)
+    dtype = _random_floats("normal_kernel_cpu", dtype)
+    array = numpy_generator(generator).standard_normal(new_size(size), dtype=np.float32).astype(dtype)
     return Tensor._make(array).requires_grad_(requires_grad)
 
 
 def rand(*size, generator=None, dtype=None, requires_grad=False):
     """Uniform values in [0, 1)."""
-    array = numpy_generator(generator).random(new_size(size), dtype=np.float32).astype(dtype or float32)
+    dtype = _random_floats("check_uniform_bounds", dtype)
+    array = numpy_generator(generator).random(new_size(size), dtype=np.float32).astype(dtype)
     return Tensor._make(array).requires_grad_(requires_grad)
 
 

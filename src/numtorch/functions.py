@@ -22,7 +22,15 @@ def cat(tensors, dim=0):
             if d != dim and expected != got:
                 raise RuntimeError(f"Sizes of tensors must match except in dimension {dim}. "
                                    f"Expected size {expected} but got size {got} for tensor number {i} in the list.")
-    return ops.Cat.apply(*tensors, dim=dim)
+    return ops.Cat.apply(*_promoted(tensors), dim=dim)
+
+
+def _promoted(tensors):
+    """The tensors in the dtype torch's promotion gives them together (int64 and float32 make float32)."""
+    dtype = tensors[0].dtype
+    for t in tensors[1:]:
+        dtype = promote(dtype, t.dtype)
+    return [t.type(dtype) for t in tensors]
 
 
 concat = cat
@@ -36,7 +44,7 @@ def stack(tensors, dim=0):
     shapes = {t.shape for t in tensors}
     if len(shapes) > 1:
         raise RuntimeError(f"stack expects each tensor to be equal size, but got {sorted(map(tuple, shapes))}")
-    return ops.Stack.apply(*tensors, dim=dim_index(dim, tensors[0].dim() + 1))
+    return ops.Stack.apply(*_promoted(tensors), dim=dim_index(dim, tensors[0].dim() + 1))
 
 
 def where(condition, input, other):

@@ -339,6 +339,8 @@ class Tensor:
         return _full(self.array.shape, other, _result_dtype(self, other)) / self
 
     def __pow__(self, exponent):
+        if self.array.dtype.kind in "biu" and isinstance(exponent, numbers.Integral) and exponent < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
         return _binary(ops.Pow, self, exponent)
 
     def __rpow__(self, base):
@@ -351,6 +353,9 @@ class Tensor:
         return _full(self.array.shape, other, _result_dtype(self, other)) % self
 
     def __neg__(self):
+        if self.array.dtype == bool_:
+            raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
+                               "invert a mask, use the `~` or `logical_not()` operator instead.")
         return ops.Neg.apply(self)
 
     def __matmul__(self, other):
@@ -417,15 +422,15 @@ class Tensor:
     # ----- elementwise functions --------------------------------------------------------------
     def exp(self):
         """``e ** x`` elementwise."""
-        return ops.Exp.apply(self)
+        return ops.Exp.apply(self._floating())
 
     def log(self):
         """Natural logarithm elementwise."""
-        return ops.Log.apply(self)
+        return ops.Log.apply(self._floating())
 
     def sqrt(self):
         """Square root elementwise."""
-        return ops.Sqrt.apply(self)
+        return ops.Sqrt.apply(self._floating())
 
     def abs(self):
         """Absolute value elementwise."""
@@ -433,11 +438,15 @@ class Tensor:
 
     def tanh(self):
         """Hyperbolic tangent elementwise."""
-        return ops.Tanh.apply(self)
+        return ops.Tanh.apply(self._floating())
 
     def sigmoid(self):
         """``1 / (1 + exp(-x))`` elementwise."""
-        return ops.Sigmoid.apply(self)
+        return ops.Sigmoid.apply(self._floating())
+
+    def _floating(self):
+        """``self``, or for integers and booleans a float32 copy: what torch's exp, log, sqrt... compute on."""
+        return self if self.array.dtype.kind == "f" else Tensor._make(self.array.astype(float32))
 
     def relu(self):
         """``max(x, 0)`` elementwise (gradient 0 at 0, as in torch)."""
@@ -447,7 +456,10 @@ class Tensor:
         """Limit every element to ``[min, max]``; gradient 0 where an element was clipped."""
         if min is None and max is None:
             raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
-        return ops.Clamp.apply(self, min=min, max=max)
+        dtype = self.array.dtype
+        for bound in (min, max):
+            dtype = dtype if bound is None else promote(dtype, bound)  # an integer tensor clamped to 0.5 is float32
+        return ops.Clamp.apply(self.type(dtype), min=min, max=max)
 
     # ----- reductions ---------------------------------------------------------------------------
     def sum(self, dim=None, keepdim=False):

@@ -122,6 +122,14 @@ SAME_TEXT = {
     "grad of another size": lambda lib: setattr(lib.nn.Parameter(lib.ones(2)), "grad", lib.zeros(3)),
     "grad of another dtype": lambda lib: setattr(lib.nn.Parameter(lib.ones(2)), "grad", lib.zeros(2, dtype=lib.float64)),
     "grad not a tensor": lambda lib: setattr(lib.ones(2, requires_grad=True), "grad", [1.0, 2.0]),
+    "negation of booleans": lambda lib: -lib.tensor([True, False]),
+    "integers to a negative power": lambda lib: lib.tensor([2, 3]) ** -1,
+    "gelu of integers": lambda lib: F_(lib).gelu(lib.tensor([1, 2])),
+    "rand_like of integers": lambda lib: lib.rand_like(lib.tensor([1, 2])),
+    "randn of integers": lambda lib: lib.randn(2, dtype=lib.int64),
+    "cross_entropy with int32 targets": lambda lib: F_(lib).cross_entropy(lib.zeros(2, 3),
+                                                                           lib.tensor([0, 1], dtype=lib.int32)),
+    "nll_loss with float targets": lambda lib: F_(lib).nll_loss(lib.zeros(2, 3), lib.tensor([0.0, 1.0])),
 }
 
 

@@ -456,3 +456,36 @@ def test_repr_prints_like_torch(torch, make):
 def test_repr_of_a_parameter_is_prefixed_like_torchs(lib):
     p = lib.nn.Parameter(lib.tensor([1.0, 2.0]))
     assert repr(p) == "Parameter containing:\ntensor([1., 2.], requires_grad=True)"
+
+
+# Results whose dtype torch's promotion decides: a float function of integers is float32, joining integers with
+# float32 gives float32 (NumPy would say float64, or for booleans float16). Same dtype and values as torch.
+PROMOTED = {
+    "exp of integers": lambda lib: lib.tensor([1, 2]).exp(),
+    "log of booleans": lambda lib: lib.tensor([True, True]).log(),
+    "sqrt of integers": lambda lib: lib.sqrt(lib.tensor([4, 9])),
+    "tanh of integers": lambda lib: lib.tensor([0, 1]).tanh(),
+    "sigmoid of integers": lambda lib: lib.nn.functional.sigmoid(lib.tensor([-2, 3])),
+    "integers clamped to a float": lambda lib: lib.tensor([0, 3]).clamp(0.5, 2.5),
+    "integers clamped to integers": lambda lib: lib.tensor([0, 3]).clamp(1, 2),
+    "cat of integers and float32": lambda lib: lib.cat([lib.tensor([1]), lib.tensor([0.5])]),
+    "stack of booleans and integers": lambda lib: lib.stack([lib.tensor([True]), lib.tensor([3])]),
+    "cat of float32 and float64": lambda lib: lib.cat([lib.tensor([1.5]), lib.tensor([0.25], dtype=lib.float64)]),
+    "cross_entropy with uint8 targets": lambda lib: lib.nn.functional.cross_entropy(
+        lib.tensor([[1.0, 2.0, 0.5]]), lib.tensor([1], dtype=lib.uint8)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PROMOTED))
+def test_results_have_torchs_promoted_dtype_and_values(case, torch):
+    ours, theirs = PROMOTED[case](numtorch), PROMOTED[case](torch)
+    assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+
+
+def test_cat_promotes_through_autograd(lib):
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    joined = lib.cat([x, lib.tensor([3.0], dtype=lib.float64)])
+    assert joined.dtype == lib.float64
+    (joined * lib.tensor([1.0, 2.0, 3.0], dtype=lib.float64)).sum().backward()
+    assert x.grad.dtype == lib.float32 and x.grad.tolist() == [1.0, 2.0]

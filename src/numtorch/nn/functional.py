@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from .. import coverage
-from ..dtypes import c_type, float16, float32, int32, int64, scalar_type
+from ..dtypes import c_type, float16, float32, int32, int64, scalar_type, uint8
 from ..shapes import dim_index
 from ..tensor import Tensor
 from . import _functions
@@ -195,6 +195,8 @@ def gelu(input, approximate="none"):
     ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x**3)))`` instead."""
     if approximate not in ("none", "tanh"):
         raise RuntimeError(f"approximate argument must be either none or tanh, but got '{approximate}'")
+    if input.dtype.kind != "f":
+        raise NotImplementedError(f'"GeluKernelImpl" not implemented for \'{scalar_type(input.dtype)}\'')
     return _functions.Gelu.apply(input, approximate=approximate)
 
 
@@ -353,8 +355,8 @@ def _reduce(loss, reduction):
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
     """Negative log-likelihood of the ``target`` classes, given log-probabilities ``input`` (N, C, ...)."""
     reduction = _reduction(size_average, reduce, reduction)
-    if target.dtype != int64:
-        raise RuntimeError(f"expected scalar type Long but found {target.dtype}: targets are class indices")
+    if target.dtype not in (int64, uint8):  # class indices
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {scalar_type(target.dtype)}")
     if input.dim() == 1 and target.dim() == 0:  # unbatched: scores (C,), one class index
         out = nll_loss(input.unsqueeze(0), target.reshape(1), weight, ignore_index=ignore_index, reduction=reduction)
         return out.reshape(()) if reduction == "none" else out
