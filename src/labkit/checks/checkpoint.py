@@ -182,6 +182,17 @@ def same_optimizer_state(got, want) -> bool:
                for g, w in zip(got["param_groups"], want["param_groups"]))
 
 
+def what_changed(now, then: dict) -> str | None:
+    """What differs between a checkpoint as read now and as it was (then): a model tensor, named, or the optimizer's
+    state, or its keys; None if nothing does."""
+    if not isinstance(now, dict) or sorted(now) != sorted(then):
+        return "keys"
+    wrong = first_difference(now["model"], then["model"]) if isinstance(now["model"], dict) else "model"
+    if wrong:
+        return f"`{wrong}`"
+    return None if same_optimizer_state(now["optimizer"], then["optimizer"]) else "optimizer state"
+
+
 def interrupted(Classifier, make_optimizer, train_epoch, torch, stop=STOP) -> dict:
     """Train `stop` epochs, then the checkpoint the answer key would write (plain data), so that the checks of
     resume do not depend on the learner's save_checkpoint."""
@@ -352,10 +363,8 @@ def checkpoint_is_a_copy_that_training_leaves_alone(Classifier, make_optimizer, 
            "save_checkpoint should return a dict holding the 'model' and 'optimizer' state_dicts (the check of what "
            "a checkpoint holds says what is missing)")
     train(model, optimizer, train_epoch, 1)
-    later = value_of(kept)
-    wrong = first_difference(later["model"], saved["model"])
-    changed = f"`{wrong}`" if wrong else "optimizer state"
-    expect(wrong is None and same_optimizer_state(later["optimizer"], saved["optimizer"]),
+    changed = what_changed(value_of(kept), saved)
+    expect(changed is None,
            f"one more epoch of training changed the checkpoint you returned (its {changed}): state_dict() holds the "
            "live tensors, which training overwrites in place, so a checkpoint kept in memory follows the run instead "
            "of keeping its moment: return `copy.deepcopy(...)` of the whole")
@@ -389,10 +398,8 @@ def resume_leaves_the_checkpoint_as_it_was(Classifier, make_optimizer, train_epo
     kept = kept_there(resume, saved)  # the checkpoint as the learner's process holds it
     model, optimizer, _ = resumed(resume, kept)
     train(model, optimizer, train_epoch, 1)
-    after = value_of(kept)
-    wrong = first_difference(after["model"], saved["model"])
-    changed = f"`{wrong}`" if wrong else "optimizer state"
-    expect(wrong is None and same_optimizer_state(after["optimizer"], saved["optimizer"]),
+    changed = what_changed(value_of(kept), saved)
+    expect(changed is None,
            f"training the model resume returned changed the checkpoint it was given (its {changed}), so the run "
            "cannot be resumed from it again: load_state_dict keeps the checkpoint's own tensors (the optimizer's "
            "moments, or the parameters with assign=True), so load from `copy.deepcopy(checkpoint)`")
