@@ -243,7 +243,7 @@ def gradients_add_up(model) -> bool:
         _, grads = backward(layer, numtorch.zeros(1, in_features), np.zeros((1, out_features)), names=["weight"])
         return values(grads["weight"])
 
-    left = last_linear_weight_grad(copy.deepcopy(model))
+    left = last_linear_weight_grad(model)  # the model itself: a copy, as in torch, has no gradients
     fresh = copy.deepcopy(model)
     fresh.train()
     fresh.zero_grad()
