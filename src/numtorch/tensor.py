@@ -101,12 +101,12 @@ class Tensor:
         self._version = other._version
 
     # ----- attributes --------------------------------------------------------------
-    keeps_grad_when_deepcopied = True  # torch's tensors do; its Parameters do not (nn.Parameter says False)
+    _keeps_grad_when_deepcopied = True  # torch's tensors do; its Parameters do not (nn.Parameter says False)
 
     def __deepcopy__(self, memo):
         copied = memo[id(self)] = type(self).__new__(type(self))
         for name, value in self.__dict__.items():
-            drop = name == "_grad" and not self.keeps_grad_when_deepcopied
+            drop = name == "_grad" and not self._keeps_grad_when_deepcopied
             copied.__dict__[name] = None if drop else copy.deepcopy(value, memo)
         return copied
 

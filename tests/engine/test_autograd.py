@@ -264,7 +264,8 @@ def _second_backward_cases(lib):
         "avg_pool2d": lambda x: F.avg_pool2d(x.reshape(1, 1, 2, 3), 2),
         "adaptive_avg_pool2d": lambda x: F.adaptive_avg_pool2d(x.reshape(1, 1, 2, 3), 1),
         "softmax": lambda x: F.softmax(x, 1), "dropout": lambda x: F.dropout(x, 0.5, True),
-        "batch_norm": lambda x: F.batch_norm(x, None, None, training=True), "layer_norm": lambda x: F.layer_norm(x, (3,)),
+        "batch_norm": lambda x: F.batch_norm(x, None, None, training=True),
+        "layer_norm": lambda x: F.layer_norm(x, (3,)),
         "cross_entropy": lambda x: F.cross_entropy(x, lib.tensor([0, 1])), "mse_loss": lambda x: F.mse_loss(x, third()),
         "embedding": lambda x: F.embedding(lib.tensor([0, 1]), x), "gelu": lambda x: F.gelu(x),
     }

@@ -199,7 +199,7 @@ class WindowMean(Function):
             ones = pad(np.ones((1, 1) + x.shape[-2:], dtype=x.dtype), padding)
             divisor = sum(ones[where] for _, _, where in slices)
         ctx.geometry = (xp.shape, slices, padding, divisor)
-        ctx.save_for_backward(x)  # unused, but saved as torch saves it: changing it in place, or a second backward, fails
+        ctx.save_for_backward(x)  # unused here, but torch saves it: a second backward then fails as torch's does
         return total / divisor
 
     @staticmethod

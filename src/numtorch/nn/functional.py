@@ -82,7 +82,8 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, name):
         raise RuntimeError(f"{name}: expected a 4D weight, but got weight of size {list(weight.shape)}")
     _check_channels(input, weight, bias, groups)
     if bias is not None and bias.dtype != input.dtype:
-        raise RuntimeError(f"Input type ({c_type(input.dtype)}) and bias type ({c_type(bias.dtype)}) should be the same")
+        raise RuntimeError(f"Input type ({c_type(input.dtype)}) and bias type ({c_type(bias.dtype)}) should be "
+                           "the same")
     if weight.dtype != input.dtype:
         raise RuntimeError(f"expected scalar type {scalar_type(input.dtype)} but found {scalar_type(weight.dtype)}")
     for d in range(2):

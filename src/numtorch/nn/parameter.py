@@ -19,12 +19,12 @@ class Parameter(Tensor):
         requires_grad (bool): default ``True``.
     """
 
+    _keeps_grad_when_deepcopied = False  # as in torch: a copied model starts without gradients
+
     def __init__(self, data=None, requires_grad=True):
         data = empty(0) if data is None else data
         self._share(data)
         self.requires_grad = requires_grad
-
-    keeps_grad_when_deepcopied = False  # as in torch: a copied model starts without gradients
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
