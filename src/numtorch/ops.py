@@ -345,9 +345,9 @@ class Max(Function):
             out = a.min() if smallest else a.max()
             ctx.save_for_backward(a == out)
             return np.asarray(out)
-        ctx.indices = a.argmin(axis=dim) if smallest else a.argmax(axis=dim)
-        ctx.save_for_backward(ctx.indices)  # as torch does: a second backward finds them freed
-        out = np.take_along_axis(a, np.expand_dims(ctx.indices, dim), dim)
+        indices = a.argmin(axis=dim) if smallest else a.argmax(axis=dim)
+        ctx.save_for_backward(indices)  # as torch does: a second backward finds them freed
+        out = np.take_along_axis(a, np.expand_dims(indices, dim), dim)
         return out if keepdim else out.squeeze(dim)
 
     @staticmethod
@@ -355,8 +355,9 @@ class Max(Function):
         if ctx.dim is None:
             (mask,) = ctx.saved
             return mask * (g / mask.sum())
+        (indices,) = ctx.saved
         grad = np.zeros(ctx.shape, dtype=g.dtype)
-        np.put_along_axis(grad, np.expand_dims(ctx.indices, ctx.dim), _restore_reduced(g, ctx), ctx.dim)
+        np.put_along_axis(grad, np.expand_dims(indices, ctx.dim), _restore_reduced(g, ctx), ctx.dim)
         return grad
 
 

@@ -328,7 +328,7 @@ class NegLogLikelihood(Function):
         picked_weight = np.where(target == ignore_index, 0, class_weight[np.where(target == ignore_index, 0, target)])
         picked = np.take_along_axis(logp, np.where(target == ignore_index, 0, target)[:, None], 1)[:, 0]
         losses = -picked * picked_weight
-        ctx.shape, ctx.target, ctx.reduction = logp.shape, target, reduction
+        ctx.shape, ctx.reduction = logp.shape, reduction
         ctx.save_for_backward(target)  # as torch does: a second backward finds it freed
         ctx.weight = picked_weight / picked_weight.sum() if reduction == "mean" else picked_weight
         if reduction == "none":
@@ -338,7 +338,7 @@ class NegLogLikelihood(Function):
     @staticmethod
     def backward(ctx, g):
         grad = np.zeros(ctx.shape, dtype=g.dtype)
-        target = np.where(ctx.weight == 0, 0, ctx.target)
+        target = np.where(ctx.weight == 0, 0, ctx.saved[0])
         np.put_along_axis(grad, target[:, None], (-ctx.weight * g)[:, None], 1)
         return grad, None
 
@@ -454,14 +454,15 @@ class EmbeddingLookup(Function):
 
     @staticmethod
     def forward(ctx, weight, indices, padding_idx):
-        ctx.indices, ctx.rows, ctx.padding_idx = indices, weight.shape[0], padding_idx
+        ctx.rows, ctx.padding_idx = weight.shape[0], padding_idx
         ctx.save_for_backward(indices)  # as torch does: a second backward finds them freed
         return weight[indices]
 
     @staticmethod
     def backward(ctx, g):
-        grad = np.zeros((ctx.rows,) + g.shape[ctx.indices.ndim:], dtype=g.dtype)
-        np.add.at(grad, ctx.indices, g)  # an index used twice collects both gradients
+        (indices,) = ctx.saved
+        grad = np.zeros((ctx.rows,) + g.shape[indices.ndim:], dtype=g.dtype)
+        np.add.at(grad, indices, g)  # an index used twice collects both gradients
         if ctx.padding_idx is not None:
             grad[ctx.padding_idx] = 0  # the padding row is a constant, never learned
         return grad
