@@ -4,9 +4,12 @@
 gradient, leaves a :class:`Context` on the output as its ``grad_fn``. :func:`backward` sorts those
 topologically and walks them once in reverse.
 """
+import re
+
 import numpy as np
 
 from . import grad_mode
+from .dtypes import scalar_type
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad  # noqa: F401  (torch.autograd has them)
 
 
@@ -17,17 +20,40 @@ class Context:
 
     def __init__(self, fn, inputs, needs_input_grad):
         self.fn, self.inputs, self.needs_input_grad, self.name = fn, inputs, needs_input_grad, fn.name
-        self.saved, self.versions = (), ()
+        self.saved, self.versions = (), []
 
     def save_for_backward(self, *arrays):
-        """Keep ``arrays`` for backward, and the version counter of each input passed among them.
+        """Keep ``arrays`` for backward, and the version counter of each input passed among them (or a view of it,
+        such as a weight reshaped).
 
         ``forward`` receives the inputs' own arrays, so an input is saved exactly when its array is
         passed here. If it is then overwritten in place, its counter moves on and backward refuses.
+        The output's counter is added once the output exists (:meth:`Function.apply`).
         """
         self.saved = arrays
-        self.versions = tuple((t, t._version[0]) for t in self.inputs
-                              if t is not None and any(a is t.array or a is t for a in arrays))
+        self.versions = [(t._version, t._version[0], t.array, t) for t in self.inputs
+                         if t is not None and any(_holds(a, t) for a in arrays)]
+
+    def _track_output(self, out):
+        """If the output's own array is among those saved (exp, sigmoid, relu... save their result), an in-place
+        change of the output must make backward refuse too: torch names the Function that saved it."""
+        if any(getattr(a, "array", a) is out.array for a in self.saved):
+            self.versions.append((out._version, out._version[0], out.array, self.name))
+
+    def _keep_own_copy(self, tensor):
+        """``tensor`` is about to be overwritten by the in-place operation this context records: what it saved of
+        ``tensor``'s values becomes a copy of its own (torch's in-place operations save the original so)."""
+        if any(a is tensor.array for a in self.saved):  # a Function written as in torch saved tensors: left alone
+            self.saved = tuple(a.copy() if a is tensor.array else a for a in self.saved)
+            self.versions = [v for v in self.versions if v[3] is not tensor]
+
+    def _saved_output_is(self, tensor, result):
+        """The in-place operation this context records wrote ``result`` into ``tensor``: what it saved of its
+        output is ``tensor``'s values now, and an in-place change of them must make backward refuse."""
+        if any(a is result.array for a in self.saved):
+            self.saved = tuple(tensor.array if a is result.array else a for a in self.saved)
+            self.versions = [(tensor._version, tensor._version[0], tensor.array, self.name)
+                             if v[0] is result._version else v for v in self.versions]
 
     @property
     def saved_tensors(self):
@@ -72,7 +98,10 @@ class Function:
         if True not in needs:
             return _tensor(array)
         ctx.parents = tuple(None if t is None else t._node for t in inputs)
-        return _tensor(array, grad_fn=ctx)
+        out = _tensor(array, grad_fn=ctx)
+        if ctx.saved:
+            ctx._track_output(out)
+        return out
 
 
 _Tensor = None  # numtorch.tensor.Tensor, once _tensor_class has imported it
@@ -105,7 +134,9 @@ def _apply_as_in_torch(cls, args, kwargs):
     if True not in needs:
         return Tensor._make(out.array)  # a tensor of its own, even when forward returned one of its inputs
     ctx.parents = tuple(None if t is None else t._node for t in tensors)
-    return Tensor._make(out.array, grad_fn=ctx)
+    result = Tensor._make(out.array, grad_fn=ctx)
+    ctx._track_output(result)
+    return result
 
 
 class _WrittenAsInTorch:
@@ -190,13 +221,9 @@ def leaf_gradients(root, gradient=None, retain_graph=False):
                 continue
             if node.saved is FREED:
                 raise RuntimeError(SECOND_BACKWARD)
-            for t, version in node.versions:
-                if t._version[0] != version:
-                    raise RuntimeError(
-                        "one of the variables needed for gradient computation has been modified by an inplace "
-                        f"operation: [{t.array.dtype} {list(t.array.shape)}] is at version {t._version[0]}; expected "
-                        f"version {version} instead. Hint: run backward before changing the tensor (an optimizer "
-                        "step, a copy_ or +=), or change a clone.")
+            for counter, version, array, holder in node.versions:
+                if counter[0] != version:
+                    raise RuntimeError(_modified_in_place(counter[0], version, array, holder))
             in_grads = node.fn.backward(node, g)
             if node.saved and not retain_graph:
                 node.saved = FREED
@@ -208,6 +235,22 @@ def leaf_gradients(root, gradient=None, retain_graph=False):
                     if parent is None:
                         leaves[key] = inp
     return {key: (leaf, grads[key]) for key, leaf in leaves.items()}
+
+
+def _holds(saved, tensor):
+    """Whether ``saved`` (an array or, from a Function written as in torch, a tensor) is ``tensor``'s values."""
+    return saved is tensor or saved is tensor.array or (isinstance(saved, np.ndarray) and saved.base is tensor.array)
+
+
+def _modified_in_place(version, expected, array, holder):
+    """torch's words for a saved value overwritten in place. ``holder`` is the input tensor that was saved (named by
+    the operation that last wrote it, unless it is a leaf) or, for a saved output, the name of its Function."""
+    name = holder if isinstance(holder, str) else holder._node.name if holder._node is not None else None
+    which = "" if name is None else f", which is output 0 of {re.sub('Backward(0$)?', '', name)},"  # Exp, Max1
+    return ("one of the variables needed for gradient computation has been modified by an inplace operation: "
+            f"[torch.{scalar_type(array.dtype)}Tensor {list(array.shape)}]{which} is at version {version}; expected "
+            f"version {expected} instead. Hint: run backward before changing the tensor (an optimizer step, a copy_ "
+            "or +=), or change a clone.")
 
 
 def _accumulate(leaf, g):

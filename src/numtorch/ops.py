@@ -3,7 +3,11 @@
 ``forward`` works on NumPy arrays; ``backward`` maps the output's gradient to each input's.
 Broadcasting is undone by the engine (:func:`numtorch.autograd.backward`), so the binary
 operations here return gradients in the broadcast shape. A gradient that costs more than a
-sign change is computed only where ``ctx.needs_input_grad`` asks for it.
+sign change is computed only where ``ctx.needs_input_grad`` asks for it. Each saves what torch's
+saves, and no more (a product saves each operand only for the other's gradient), even an input its
+backward does not read: a backward after a saved input or output was changed in place is refused,
+and one after an unsaved one was changed is allowed, as in torch
+(:meth:`numtorch.autograd.Context.save_for_backward`).
 """
 import numpy as np
 
@@ -54,7 +58,7 @@ class Mul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        _save_each_for_the_other(ctx, a, b)
         return a * b
 
     @staticmethod
@@ -63,12 +67,19 @@ class Mul(Function):
         return (g * b if ctx.needs_input_grad[0] else None), (g * a if ctx.needs_input_grad[1] else None)
 
 
+def _save_each_for_the_other(ctx, a, b):
+    """Save, as torch does for a product, each operand only where the other's gradient needs it (``None`` stands
+    for one not saved), so that overwriting an operand that was not saved is allowed, as in torch."""
+    need_a, need_b = ctx.needs_input_grad
+    ctx.save_for_backward(a if need_b else None, b if need_a else None)
+
+
 class Div(Function):
     name = "DivBackward0"
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)  # a only for the divisor's gradient
         return a / b
 
     @staticmethod
@@ -103,7 +114,7 @@ class Pow(Function):
     @staticmethod
     def forward(ctx, a, b):
         out = a ** b
-        ctx.save_for_backward(a, b, out)
+        ctx.save_for_backward(a, b, out if ctx.needs_input_grad[1] else None)  # out only for the exponent's gradient
         return out
 
     @staticmethod
@@ -134,28 +145,29 @@ class MatMul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        ctx.ndims = a.ndim, b.ndim
+        _save_each_for_the_other(ctx, a, b)
         return matmul(a, b)
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved
-        if a.ndim == 1 and b.ndim == 1:  # a dot product: g is a scalar
-            return g * b, g * a  # cheap: two vectors
+        (a_ndim, b_ndim), (need_a, need_b) = ctx.ndims, ctx.needs_input_grad
+        if a_ndim == 1 and b_ndim == 1:  # a dot product: g is a scalar
+            return (g * b if need_a else None), (g * a if need_b else None)  # cheap: two vectors
         # Treat vectors as 1-row / 1-column matrices, then drop that axis again.
-        a2 = a[None, :] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
         g2 = g
-        if a.ndim == 1:
+        if a_ndim == 1:
             g2 = np.expand_dims(g2, -2)
-        if b.ndim == 1:
+        if b_ndim == 1:
             g2 = np.expand_dims(g2, -1)
-        ga = matmul(g2, np.swapaxes(b2, -1, -2)) if ctx.needs_input_grad[0] else None
-        gb = matmul(np.swapaxes(a2, -1, -2), g2) if ctx.needs_input_grad[1] else None
-        if a.ndim == 1 and ga is not None:
-            ga = ga[..., 0, :]
-        if b.ndim == 1 and gb is not None:
-            gb = gb[..., 0]
+        ga = gb = None
+        if need_a:
+            ga = matmul(g2, np.swapaxes(b[:, None] if b_ndim == 1 else b, -1, -2))
+            ga = ga[..., 0, :] if a_ndim == 1 else ga
+        if need_b:
+            gb = matmul(np.swapaxes(a[None, :] if a_ndim == 1 else a, -1, -2), g2)
+            gb = gb[..., 0] if b_ndim == 1 else gb
         return ga, gb
 
 
@@ -257,7 +269,7 @@ class Sigmoid(Function):
 
 
 class Clamp(Function):
-    name = "ClampBackward0"
+    name = "ClampBackward1"  # torch's for bounds that are numbers
 
     @staticmethod
     def forward(ctx, a, min=None, max=None):
@@ -320,13 +332,13 @@ class Var(Function):
     def forward(ctx, a, dim=None, correction=1, keepdim=False):
         mean = a.mean(axis=dim, keepdims=True)
         n = a.size // mean.size
-        ctx.save_for_backward(a - mean)
+        ctx.save_for_backward(a - mean, a)  # a unread: saved as torch saves it
         ctx.dim, ctx.keepdim, ctx.denom = dim, keepdim, max(n - correction, 0)
         return np.asarray(np.sum((a - mean) ** 2, axis=dim, keepdims=keepdim) / ctx.denom, dtype=a.dtype)
 
     @staticmethod
     def backward(ctx, g):
-        (centered,) = ctx.saved
+        centered, _ = ctx.saved
         return _restore_reduced(g, ctx) * 2 * centered / ctx.denom
 
 
@@ -342,9 +354,9 @@ class Max(Function):
         # torch's names: MaxBackward1 over everything, MaxBackward0 along a dim; likewise Min.
         ctx.name = ("MinBackward" if smallest else "MaxBackward") + ("1" if dim is None else "0")
         if dim is None:
-            out = a.min() if smallest else a.max()
-            ctx.save_for_backward(a == out)
-            return np.asarray(out)
+            out = np.asarray(a.min() if smallest else a.max())
+            ctx.save_for_backward(a == out, a, out)  # a and out unread: saved as torch saves them
+            return out
         indices = a.argmin(axis=dim) if smallest else a.argmax(axis=dim)
         ctx.save_for_backward(indices)  # as torch does: a second backward finds them freed
         out = np.take_along_axis(a, np.expand_dims(indices, dim), dim)
@@ -353,7 +365,7 @@ class Max(Function):
     @staticmethod
     def backward(ctx, g):
         if ctx.dim is None:
-            (mask,) = ctx.saved
+            mask, _, _ = ctx.saved
             return mask * (g / mask.sum())
         (indices,) = ctx.saved
         grad = np.zeros(ctx.shape, dtype=g.dtype)
@@ -439,6 +451,68 @@ class GetItem(Function):
         grad = np.zeros(ctx.shape, dtype=ctx.dtype)
         np.add.at(grad, ctx.index, g)  # add.at, not +=, so repeated indices accumulate
         return grad
+
+
+class IndexPut(Function):
+    """``a`` with ``a[index] = value``: item assignment, recorded. The assigned elements' gradient goes to ``value``;
+    the others' to ``a``."""
+
+    name = "IndexPutBackward0"
+
+    @staticmethod
+    def forward(ctx, a, value, index):
+        parts = index if isinstance(index, tuple) else (index,)
+        if not any(isinstance(part, list) or np.ndim(part) > 0 for part in parts):
+            ctx.name = "CopySlices"  # torch's name for writing through a view
+        ctx.index = index
+        out = a.copy()
+        out[index] = value
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        grad_a = None
+        if ctx.needs_input_grad[0]:
+            grad_a = g.copy()
+            grad_a[ctx.index] = 0
+        return grad_a, (g[ctx.index] if ctx.needs_input_grad[1] else None)
+
+
+class Overwrite(Function):
+    """What an in-place fill, copy or random draw leaves in a tensor whose history needed gradients: ``values``,
+    which depend on none of ``a``'s (so ``a``'s history gets zeros)."""
+
+    name = "CopyBackwards"
+
+    @staticmethod
+    def forward(ctx, a, values, name):
+        ctx.name = name
+        return values
+
+    @staticmethod
+    def backward(ctx, g):
+        return (np.zeros_like(g) if ctx.needs_input_grad[0] else None), g
+
+
+class CopySlices(Function):
+    """The base of a view that an in-place operation changed: ``a`` whose elements at the flat positions ``index``
+    (an array of the view's shape) now hold ``result``. Called once those are written, so ``forward`` writes
+    nothing; the gradient of those elements goes to ``result``, the others' to ``a``."""
+
+    name = "CopySlices"
+
+    @staticmethod
+    def forward(ctx, a, result, index):
+        ctx.index = index
+        return a
+
+    @staticmethod
+    def backward(ctx, g):
+        grad_a = None
+        if ctx.needs_input_grad[0]:
+            grad_a = g.copy()
+            np.put(grad_a, ctx.index, 0)
+        return grad_a, (g.reshape(-1)[ctx.index] if ctx.needs_input_grad[1] else None)
 
 
 class Cat(Function):

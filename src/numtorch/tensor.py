@@ -526,7 +526,7 @@ class Tensor:
             np.empty(self.array.shape, dtype=np.bool_).reshape(shape)
         except ValueError:
             raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {self.array.size}") from None
-        return ops.Reshape.apply(self, shape=shape)
+        return self._viewing(ops.Reshape.apply(self, shape=shape), lambda a: a.reshape(shape))
 
     view = reshape
 
@@ -562,7 +562,7 @@ class Tensor:
         if sorted(dims) != list(range(self.array.ndim)):
             raise RuntimeError(f"permute(): number of dims don't match or repeated dims: "
                                f"expected a permutation of {self.array.ndim} dims, but got {list(dims)}")
-        return ops.Permute.apply(self, dims=dims)
+        return self._viewing(ops.Permute.apply(self, dims=dims), lambda a: a.transpose(dims))
 
     def transpose(self, dim0, dim1):
         """Swap two dimensions."""
@@ -600,37 +600,69 @@ class Tensor:
 
     def __getitem__(self, index):
         index = tuple(_unwrap(i) for i in index) if isinstance(index, tuple) else _unwrap(index)
-        return ops.GetItem.apply(self, index=index)
+        return self._viewing(ops.GetItem.apply(self, index=index), lambda a: a[index])
+
+    # ----- views ---------------------------------------------------------------------------------
+    _view = None  # (base, function): this tensor is function(base.array), in base's memory; see _viewing
+
+    def _viewing(self, out, view):
+        """``out``, which ``view`` (a reshape, a permutation or a basic index, array to array) made from ``self``.
+
+        Where NumPy gave a view of ``self``'s memory, ``out`` is a view as in torch: it shares the version counter
+        of the tensor whose memory it is (its base), and an in-place change of it is recorded on the base
+        (:meth:`_assign`), whose values it changes.
+        """
+        if out.array.base is not None and np.may_share_memory(out.array, self.array):
+            out._version = self._version
+            if self._view is None:
+                out._view = (self, view)
+            else:
+                base, inner = self._view
+                out._view = (base, lambda a: view(inner(a)))
+        return out
 
     def __setitem__(self, index, value):
-        if self.requires_grad and is_grad_enabled():
-            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation."
-                               if self.is_leaf else
-                               "numtorch does not differentiate through item assignment; "
-                               "build the tensor with cat/stack or use no_grad()")
         index = tuple(_unwrap(i) for i in index) if isinstance(index, tuple) else _unwrap(index)
+        if is_grad_enabled() and (self._requires_grad or getattr(value, "_requires_grad", False)):
+            value = value if isinstance(value, Tensor) else Tensor._make(np.asarray(value, dtype=self.array.dtype))
+            self._assign(ops.IndexPut.apply(self, value, index=index))
+            return
         self.array[index] = _unwrap(value)
         self._version[0] += 1
 
     # ----- in place ---------------------------------------------------------------------------
     def _assign(self, result):
-        """Make ``self`` hold ``result``: truly in place when no graph is recorded."""
+        """Make ``self`` hold ``result``, in its own memory, as the output of the operation that computed ``result``
+        (which, when a graph is recorded, did so from ``self`` or through :meth:`_overwrite`)."""
         if result.array.shape != self.array.shape:
             raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape "
                                f"{list(result.shape)}")
         if not np.can_cast(result.array.dtype, self.array.dtype, "same_kind"):
             raise RuntimeError(f"result type {result.array.dtype} can't be cast to the desired output type "
                                f"{self.array.dtype}")
-        if is_grad_enabled() and (self._requires_grad or result._requires_grad):
-            if self._requires_grad and self._node is None:
-                raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-            # Rebind rather than overwrite: arrays saved for backward keep their old values, and
-            # contexts recorded earlier keep pointing at the old grad_fn (see autograd.Context).
-            self.array = result.array.astype(self.array.dtype, copy=False)
-            self._node, self._requires_grad = result._node, True
-        else:
-            self.array[...] = _unwrap(result)
+        view = self._view if self._view is not None and np.may_share_memory(self.array, self._view[0].array) else None
+        if not (is_grad_enabled() and (self._requires_grad or result._requires_grad)):
+            self.array[...] = result.array
             self._version[0] += 1  # lets backward notice values it saved were overwritten
+            return self
+        if self._requires_grad and self._node is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        if view is not None and view[0]._requires_grad and view[0]._node is None:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+        result._node._keep_own_copy(self)
+        self.array[...] = result.array
+        self._version[0] += 1
+        result._node._saved_output_is(self, result)
+        # The recorded operation now produces this tensor; contexts recorded earlier keep pointing at the grad_fn
+        # it had (see autograd.Context).
+        self._node, self._requires_grad = result._node, True
+        if view is not None:  # the base's values changed too: it now comes from this operation where the view lies
+            base, of_base = view
+            index = of_base(np.arange(base.array.size).reshape(base.array.shape))
+            was = Tensor._make(base.array, base._node)
+            was._requires_grad = base._requires_grad
+            base._node = ops.CopySlices.apply(was, result, index=index)._node
+            base._requires_grad = True
         return self
 
     def add_(self, other, alpha=1):
@@ -655,27 +687,44 @@ class Tensor:
 
     __iadd__, __isub__, __imul__, __itruediv__ = add_, sub_, mul_, div_
 
+    def _overwrite(self, values, name):
+        """In place: ``values``, which depend on none of ``self``'s (``name`` is torch's grad_fn for the operation)."""
+        return self._assign(ops.Overwrite.apply(self, values, name=name))
+
+    def relu_(self):
+        """In place: :meth:`relu`."""
+        return self._assign(self.relu())
+
+    def sigmoid_(self):
+        """In place: :meth:`sigmoid`."""
+        return self._assign(self.sigmoid())
+
+    def tanh_(self):
+        """In place: :meth:`tanh`."""
+        return self._assign(self.tanh())
+
     def zero_(self):
         """In place: fill with zeros."""
-        return self.fill_(0)
+        return self._overwrite(_full(self.array.shape, 0, self.dtype), "ZeroBackward0")
 
     def fill_(self, value):
         """In place: fill with ``value``."""
-        return self._assign(_full(self.array.shape, _unwrap(value), self.dtype))
+        return self._overwrite(_full(self.array.shape, _unwrap(value), self.dtype),
+                               "FillBackward3" if isinstance(value, Tensor) else "FillBackward2")
 
     def copy_(self, src):
         """In place: copy ``src``'s values (broadcast, converted to this dtype)."""
         src = src if isinstance(src, Tensor) else Tensor._make(np.asarray(src))
         # copy_ converts to this dtype, unlike add_
-        return self._assign((src + _full(self.array.shape, 0, self.dtype)).type(self.dtype))
+        return self._overwrite((src + _full(self.array.shape, 0, self.dtype)).type(self.dtype), "CopyBackwards")
 
     def uniform_(self, a=0.0, b=1.0):
         """In place: fill from U(a, b) drawn from numtorch's generator."""
-        return self._assign(Tensor._make(generator().uniform(a, b, self.array.shape)))
+        return self._overwrite(Tensor._make(generator().uniform(a, b, self.array.shape)), "UniformBackward0")
 
     def normal_(self, mean=0.0, std=1.0):
         """In place: fill from N(mean, std²) drawn from numtorch's generator."""
-        return self._assign(Tensor._make(generator().normal(mean, std, self.array.shape)))
+        return self._overwrite(Tensor._make(generator().normal(mean, std, self.array.shape)), "NormalBackward0")
 
 
 class MaxResult(tuple):

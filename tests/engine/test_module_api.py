@@ -230,12 +230,7 @@ def test_a_hook_that_removes_its_own_handle_runs_this_call_and_no_later_one(lib)
     assert calls == [1] and not layer._forward_hooks
 
 
-def test_a_recorded_detach_sees_an_in_place_relu_of_the_output_it_shares_memory_with(lib, request):
-    if lib.__name__ == "numtorch":
-        request.applymarker(pytest.mark.xfail(
-            strict=True, reason="with autograd on, numtorch's in-place ops give the tensor a new array (its old values "
-                                "stay for backward), so a detach() taken before keeps them; under no_grad it writes in "
-                                "place as torch does, which is where lab 7's check looks"))
+def test_a_recorded_detach_sees_an_in_place_relu_of_the_output_it_shares_memory_with(lib):
     nn, records = lib.nn, []
     model = nn.Sequential(nn.Linear(2, 2), nn.ReLU(inplace=True))
     with lib.no_grad():

@@ -43,7 +43,7 @@ def test_no_module_hides_a_builtin_name(path):
     assert not set(bound) & set(dir(builtins))
 
 
-TENSOR_PRIVATE_FIELDS = {"_grad", "_node", "_requires_grad", "_version"}
+TENSOR_PRIVATE_FIELDS = {"_grad", "_node", "_requires_grad", "_version", "_view"}
 
 
 @pytest.mark.parametrize("path", [p for p in MODULES if p != SOURCE / "tensor.py"], ids=names)

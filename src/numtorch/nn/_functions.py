@@ -2,7 +2,10 @@
 
 ``nn.functional`` checks arguments and calls ``apply`` on one of these; each ``forward`` works on
 NumPy arrays, each ``backward`` maps the output's gradient to its inputs' (see
-:mod:`numtorch.autograd`), computing an input's gradient only where ``ctx.needs_input_grad`` asks.
+:mod:`numtorch.autograd`), computing an input's gradient only where ``ctx.needs_input_grad`` asks. Each saves what torch's
+saves, even an input its backward does not read: changed in place before backward, that input is then
+refused as torch refuses it (:meth:`numtorch.autograd.Context.save_for_backward`), and a second backward
+finds what was saved freed.
 
 Convolution and pooling work on *windows*: :func:`windows` makes a strided view of shape
 ``(N, C, kH, kW, OH, OW)`` without copying; convolution turns it into one matrix (im2col) and
@@ -72,7 +75,8 @@ class Affine(Function):
                         else "UnsafeViewBackward0")
         elif b is None:
             ctx.name = "MmBackward0"
-        ctx.save_for_backward(x, w)
+        need_x, need_w, _ = ctx.needs_input_grad
+        ctx.save_for_backward(x if need_w else None, w if need_x else None)  # each only for the other's gradient
         out = matmul(x, w.T)
         if b is not None:
             out += b
@@ -114,13 +118,13 @@ class Convolution(Function):
         cols = cols.reshape(groups, -1, out_size[0] * out_size[1] * n)
         w_mat = w.reshape(groups, out_channels // groups, -1)
         out = matmul(w_mat, cols).reshape((out_channels,) + out_size + (n,)).transpose(3, 0, 1, 2)
-        ctx.save_for_backward(cols, w_mat)
+        ctx.save_for_backward(cols, w_mat, x)  # x unread: saved as torch saves it
         ctx.geometry = (xp.shape, (kh, kw), stride, padding, dilation, out_size, groups)
         return out if b is None else np.add(out, b[:, None, None])  # np.add keeps out's memory layout
 
     @staticmethod
     def backward(ctx, g):
-        cols, w_mat = ctx.saved
+        cols, w_mat, _ = ctx.saved
         xp_shape, kernel, stride, padding, dilation, out_size, groups = ctx.geometry
         g_mat = np.ascontiguousarray(g.transpose(1, 2, 3, 0)).reshape(groups, w_mat.shape[1], -1)
         need_x, need_w, need_b = ctx.needs_input_grad
@@ -161,7 +165,7 @@ class WindowMax(Function):
         winner = np.full(out.shape, len(slices) - 1, dtype=index_type)
         for k in range(len(slices) - 2, -1, -1):
             winner = np.where(xp[slices[k][2]] == out, index_type.type(k), winner)
-        ctx.save_for_backward(winner)
+        ctx.save_for_backward(winner, x)  # x unread: saved as torch saves it
         # Windows that do not overlap can write their gradient instead of adding it.
         overlap = any(s < k * d for s, k, d in zip(stride, kernel, dilation))
         ctx.geometry = (xp.shape, slices, padding, overlap)
@@ -169,7 +173,7 @@ class WindowMax(Function):
 
     @staticmethod
     def backward(ctx, g):
-        (winner,), (xp_shape, slices, padding, overlap) = ctx.saved, ctx.geometry
+        (winner, _), (xp_shape, slices, padding, overlap) = ctx.saved, ctx.geometry
         grad_xp = np.zeros(xp_shape, dtype=g.dtype)
         for k, (_, _, where) in enumerate(slices):
             if overlap:
@@ -199,7 +203,7 @@ class WindowMean(Function):
             ones = pad(np.ones((1, 1) + x.shape[-2:], dtype=x.dtype), padding)
             divisor = sum(ones[where] for _, _, where in slices)
         ctx.geometry = (xp.shape, slices, padding, divisor)
-        ctx.save_for_backward(x)  # unused here, but torch saves it: a second backward then fails as torch's does
+        ctx.save_for_backward(x)  # unread: saved as torch saves it
         return total / divisor
 
     @staticmethod
@@ -293,13 +297,13 @@ class BatchNormalize(Function):
         out = xhat * weight[:, None] if weight is not None else xhat.copy()
         if bias is not None:
             out += bias[:, None]
-        ctx.save_for_backward(xhat, invstd, weight)
+        ctx.save_for_backward(xhat, invstd, weight, x)  # x unread: saved as torch saves it
         ctx.batch_stats = training
         return out.reshape(x.shape)
 
     @staticmethod
     def backward(ctx, g):
-        xhat, invstd, weight = ctx.saved
+        xhat, invstd, weight, _ = ctx.saved
         need_x, need_weight, need_bias = ctx.needs_input_grad
         n, c = g.shape[:2]
         g3 = g.reshape(n, c, -1)
@@ -427,13 +431,13 @@ class LayerNormalize(Function):
         out = xhat * weight if weight is not None else xhat.copy()
         if bias is not None:
             out += bias
-        ctx.save_for_backward(xhat, rstd, weight)
+        ctx.save_for_backward(xhat, rstd, weight, x)  # x unread: saved as torch saves it
         ctx.axes = axes
         return out
 
     @staticmethod
     def backward(ctx, g):
-        xhat, rstd, weight = ctx.saved
+        xhat, rstd, weight, _ = ctx.saved
         need_x, need_weight, need_bias = ctx.needs_input_grad
         batch_axes = tuple(range(g.ndim - len(ctx.axes)))
         grad_x = None
@@ -489,7 +493,7 @@ class Gelu(Function):
             cdf = 0.5 * (1 + _erf(x64 / math.sqrt(2)))
             out = x64 * cdf
             slope = cdf + x64 * np.exp(-0.5 * x64 * x64) / math.sqrt(2 * math.pi)
-        ctx.save_for_backward(slope.astype(x.dtype))
+        ctx.save_for_backward(slope.astype(x.dtype), x)  # x unread: saved as torch saves it
         return out.astype(x.dtype)
 
     @staticmethod
