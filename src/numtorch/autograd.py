@@ -43,7 +43,7 @@ class Context:
     def _keep_own_copy(self, tensor):
         """``tensor`` is about to be overwritten by the in-place operation this context records: what it saved of
         ``tensor``'s values becomes a copy of its own (torch's in-place operations save the original so)."""
-        if any(a is tensor.array for a in self.saved):  # a Function written as in torch saved tensors: left alone
+        if any(a is tensor.array for a in self.saved):
             self.saved = tuple(a.copy() if a is tensor.array else a for a in self.saved)
             self.versions = [v for v in self.versions if v[3] is not tensor]
 
@@ -92,6 +92,9 @@ class Function:
     def apply(cls, *inputs, **options):
         if cls.name is None:
             return _apply_as_in_torch(cls, inputs, options)
+        for t in inputs:
+            if t is not None and t._view is not None:
+                t._catch_up()
         needs = tuple(grad_mode._enabled and t is not None and t._requires_grad for t in inputs)
         ctx = Context(cls, inputs, needs)
         array = cls.forward(ctx, *[None if t is None else t.array for t in inputs], **options)
@@ -125,6 +128,9 @@ def _tensor(array, grad_fn=None):
 def _apply_as_in_torch(cls, args, kwargs):
     Tensor = _tensor_class()
     tensors = tuple(a if isinstance(a, Tensor) else None for a in args)
+    for t in tensors:
+        if t is not None and t._view is not None:
+            t._catch_up()
     needs = tuple(grad_mode._enabled and t is not None and t._requires_grad for t in tensors)
     ctx = Context(_WrittenAsInTorch(cls), tensors, needs)
     with no_grad():

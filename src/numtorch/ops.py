@@ -434,6 +434,13 @@ class Permute(Function):
         return g.transpose(np.argsort(ctx.dims))
 
 
+def index_arrays(index):
+    """The parts of an index that are integer or boolean arrays (or lists): an "advanced" index has some, and selects
+    copies where slices and integers select a view."""
+    return [part for part in (index if isinstance(index, tuple) else (index,))
+            if isinstance(part, list) or np.ndim(part) > 0]
+
+
 class GetItem(Function):
     name = "GetItemBackward0"
 
@@ -442,8 +449,7 @@ class GetItem(Function):
         ctx.shape, ctx.dtype, ctx.index = a.shape, a.dtype, index
         # torch saves the indices of an advanced (array) index, so a second backward finds them freed; a slice's
         # gradient needs nothing saved
-        parts = index if isinstance(index, tuple) else (index,)
-        ctx.save_for_backward(*[part for part in parts if isinstance(part, list) or np.ndim(part) > 0])
+        ctx.save_for_backward(*index_arrays(index))
         return np.asarray(a[index])
 
     @staticmethod
@@ -461,8 +467,7 @@ class IndexPut(Function):
 
     @staticmethod
     def forward(ctx, a, value, index):
-        parts = index if isinstance(index, tuple) else (index,)
-        if not any(isinstance(part, list) or np.ndim(part) > 0 for part in parts):
+        if not index_arrays(index):
             ctx.name = "CopySlices"  # torch's name for writing through a view
         ctx.index = index
         out = a.copy()
@@ -495,15 +500,15 @@ class Overwrite(Function):
 
 
 class CopySlices(Function):
-    """The base of a view that an in-place operation changed: ``a`` whose elements at the flat positions ``index``
-    (an array of the view's shape) now hold ``result``. Called once those are written, so ``forward`` writes
-    nothing; the gradient of those elements goes to ``result``, the others' to ``a``."""
+    """The base of a view that an in-place operation changed: ``a`` whose elements at the flat positions
+    ``positions`` (an array of the view's shape) now hold ``result``. Called once those are written, so ``forward``
+    writes nothing; the gradient of those elements goes to ``result``, the others' to ``a``."""
 
     name = "CopySlices"
 
     @staticmethod
-    def forward(ctx, a, result, index):
-        ctx.index = index
+    def forward(ctx, a, result, positions):
+        ctx.positions = positions
         return a
 
     @staticmethod
@@ -511,8 +516,26 @@ class CopySlices(Function):
         grad_a = None
         if ctx.needs_input_grad[0]:
             grad_a = g.copy()
-            np.put(grad_a, ctx.index, 0)
-        return grad_a, (g.reshape(-1)[ctx.index] if ctx.needs_input_grad[1] else None)
+            np.put(grad_a, ctx.positions, 0)
+        return grad_a, (g.reshape(-1)[ctx.positions] if ctx.needs_input_grad[1] else None)
+
+
+class AsStrided(Function):
+    """The elements of ``a`` at the flat positions ``positions`` (no position twice), in their shape: how a view
+    whose memory was changed in place reads its base (see ``Tensor._catch_up``)."""
+
+    name = "AsStridedBackward0"
+
+    @staticmethod
+    def forward(ctx, a, positions):
+        ctx.shape, ctx.positions = a.shape, positions
+        return a.reshape(-1)[positions]
+
+    @staticmethod
+    def backward(ctx, g):
+        grad = np.zeros(ctx.shape, dtype=g.dtype)
+        grad.reshape(-1)[ctx.positions] = g
+        return grad
 
 
 class Cat(Function):

@@ -1,5 +1,8 @@
-"""Sizes and dimensions: ``numtorch.Size``, and the two conventions torch's shape arguments follow."""
+"""Sizes and dimensions: ``numtorch.Size``, the two conventions torch's shape arguments follow, and broadcasting
+checked in torch's words."""
 import numpy as np
+
+from .dtypes import scalar_type
 
 
 class Size(tuple):
@@ -35,3 +38,36 @@ def new_size(size):
     if negative is not None:
         raise RuntimeError(f"Trying to create tensor with negative dimension {negative}: {list(shape)}")
     return shape
+
+
+def expanded_size(shape, sizes, dtype):
+    """``sizes`` with each -1 replaced by the size it keeps, after checking, as torch does, that a tensor of
+    ``shape`` and ``dtype`` can be expanded (broadcast) to it."""
+    if len(sizes) < len(shape):
+        raise RuntimeError(f"expand(torch.{scalar_type(dtype)}Tensor{{{list(shape)}}}, size={list(sizes)}): the number "
+                           f"of sizes provided ({len(sizes)}) must be greater or equal to the number of dimensions in "
+                           f"the tensor ({len(shape)})")
+    offset = len(sizes) - len(shape)
+    for i, n in enumerate(shape):
+        target = sizes[offset + i]
+        if target != -1 and n != 1 and n != target:
+            raise RuntimeError(f"The expanded size of the tensor ({target}) must match the existing size ({n}) at "
+                               f"non-singleton dimension {offset + i}.  Target sizes: {list(sizes)}.  Tensor sizes: "
+                               f"{list(shape)}")
+    return tuple(shape[i - offset] if n == -1 and i >= offset else n for i, n in enumerate(sizes))
+
+
+def check_assignable(shape, target, dtype, advanced):
+    """Raise torch's error unless a value of ``shape`` can be assigned to the ``target``-shaped result of indexing
+    (``advanced``: with an integer or boolean array)."""
+    if advanced:
+        try:
+            if np.broadcast_shapes(shape, target) == tuple(target):
+                return
+        except ValueError:
+            pass
+        raise RuntimeError(f"shape mismatch: value tensor of shape {list(shape)} cannot be broadcast to indexing "
+                           f"result of shape {list(target)}")
+    while len(shape) > len(target) and shape[0] == 1:  # leading dimensions of size 1 are dropped, as in torch
+        shape = shape[1:]
+    expanded_size(shape, target, dtype)

@@ -15,7 +15,7 @@ from . import autograd, ops
 from .dtypes import bool_, c_type, default_dtype, float32, float64, int64, promote, scalar_type
 from .grad_mode import is_grad_enabled
 from .random import generator
-from .shapes import Size, dim_index, shape_args
+from .shapes import Size, check_assignable, dim_index, expanded_size, shape_args
 
 
 def _result_dtype(a, b):
@@ -66,6 +66,9 @@ def _unwrap(value):
 
 def _full(shape, value, dtype):
     return Tensor._make(np.full(shape, value, dtype=dtype))
+
+
+_VIEW_OF_A_LEAF = "a view of a leaf Variable that requires grad is being used in an in-place operation."
 
 
 class Tensor:
@@ -195,6 +198,7 @@ class Tensor:
 
     @property
     def grad_fn(self):
+        self._catch_up()
         return None if self._node is None else self._node.name
 
     # ----- conversion ----------------------------------------------------------------
@@ -289,6 +293,7 @@ class Tensor:
     def backward(self, gradient=None, retain_graph=None):
         """Accumulate the gradient of this tensor into ``.grad`` of every leaf it depends on; then free what the
         graph saved for it, unless ``retain_graph``."""
+        self._catch_up()
         autograd.backward(self, gradient, bool(retain_graph))
 
     # ----- printing --------------------------------------------------------------------
@@ -594,36 +599,62 @@ class Tensor:
 
     def expand(self, *sizes):
         """Broadcast to ``sizes`` (-1 keeps a dimension)."""
-        sizes = tuple(s if s != -1 else self.array.shape[i - len(sizes) + self.array.ndim]
-                      for i, s in enumerate(shape_args(sizes)))
-        return self + _full(sizes, 0, self.dtype)
+        return self + _full(expanded_size(self.array.shape, shape_args(sizes), self.dtype), 0, self.dtype)
 
     def __getitem__(self, index):
         index = tuple(_unwrap(i) for i in index) if isinstance(index, tuple) else _unwrap(index)
         return self._viewing(ops.GetItem.apply(self, index=index), lambda a: a[index])
 
     # ----- views ---------------------------------------------------------------------------------
-    _view = None  # (base, function): this tensor is function(base.array), in base's memory; see _viewing
+    # (base, function, version): this tensor is function(base.array), in base's memory, and its grad_fn was set when
+    # their shared version counter stood at version. See _viewing.
+    _view = None
 
     def _viewing(self, out, view):
         """``out``, which ``view`` (a reshape, a permutation or a basic index, array to array) made from ``self``.
 
         Where NumPy gave a view of ``self``'s memory, ``out`` is a view as in torch: it shares the version counter
-        of the tensor whose memory it is (its base), and an in-place change of it is recorded on the base
-        (:meth:`_assign`), whose values it changes.
+        of the tensor whose memory it is (its base); an in-place change of it is recorded on the base
+        (:meth:`_assign`), whose values it changes; and once their memory has been changed in place, through the
+        base or any view of it, its grad_fn takes its values from the base's history (:meth:`_catch_up`).
         """
         if out.array.base is not None and np.may_share_memory(out.array, self.array):
             out._version = self._version
             if self._view is None:
-                out._view = (self, view)
+                out._view = (self, view, self._version[0])
             else:
-                base, inner = self._view
-                out._view = (base, lambda a: view(inner(a)))
+                base, inner, _ = self._view
+                out._view = (base, lambda a: view(inner(a)), self._version[0])
         return out
+
+    def _in_base(self):
+        """``(base, positions)`` if this tensor is a view still in its base's memory: ``positions`` holds, in this
+        tensor's shape, where each element lies in the base, flattened."""
+        if self._view is None or not np.may_share_memory(self.array, self._view[0].array):
+            return None
+        base, of_base, _ = self._view
+        return base, of_base(np.arange(base.array.size).reshape(base.array.shape))
+
+    def _catch_up(self):
+        """If this view's memory was changed in place since its grad_fn was set, take its values from its base's
+        history from now on, as torch regenerates a view's grad_fn (AsStridedBackward0). Called before the view is
+        used in an operation or differentiated."""
+        if self._view is None or self._view[2] == self._version[0] or not is_grad_enabled():
+            return
+        base, of_base, _ = self._view
+        self._view = (base, of_base, self._version[0])
+        in_base = self._in_base()
+        if in_base is not None and base._requires_grad:
+            self._node = ops.AsStrided.apply(base, positions=in_base[1])._node
+            self._requires_grad = True
 
     def __setitem__(self, index, value):
         index = tuple(_unwrap(i) for i in index) if isinstance(index, tuple) else _unwrap(index)
+        advanced = bool(ops.index_arrays(index))
+        check_assignable(np.shape(_unwrap(value)), self.array[index].shape, self.dtype, advanced)
         if is_grad_enabled() and (self._requires_grad or getattr(value, "_requires_grad", False)):
+            if self._requires_grad and self._node is None and not advanced:  # torch writes through a view of it
+                raise RuntimeError(_VIEW_OF_A_LEAF)
             value = value if isinstance(value, Tensor) else Tensor._make(np.asarray(value, dtype=self.array.dtype))
             self._assign(ops.IndexPut.apply(self, value, index=index))
             return
@@ -640,15 +671,15 @@ class Tensor:
         if not np.can_cast(result.array.dtype, self.array.dtype, "same_kind"):
             raise RuntimeError(f"result type {result.array.dtype} can't be cast to the desired output type "
                                f"{self.array.dtype}")
-        view = self._view if self._view is not None and np.may_share_memory(self.array, self._view[0].array) else None
+        in_base = self._in_base()
         if not (is_grad_enabled() and (self._requires_grad or result._requires_grad)):
             self.array[...] = result.array
             self._version[0] += 1  # lets backward notice values it saved were overwritten
             return self
         if self._requires_grad and self._node is None:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-        if view is not None and view[0]._requires_grad and view[0]._node is None:
-            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+        if in_base is not None and in_base[0]._requires_grad and in_base[0]._node is None:
+            raise RuntimeError(_VIEW_OF_A_LEAF)
         result._node._keep_own_copy(self)
         self.array[...] = result.array
         self._version[0] += 1
@@ -656,13 +687,13 @@ class Tensor:
         # The recorded operation now produces this tensor; contexts recorded earlier keep pointing at the grad_fn
         # it had (see autograd.Context).
         self._node, self._requires_grad = result._node, True
-        if view is not None:  # the base's values changed too: it now comes from this operation where the view lies
-            base, of_base = view
-            index = of_base(np.arange(base.array.size).reshape(base.array.shape))
+        if in_base is not None:  # the base's values changed too: it now comes from this operation where the view lies
+            base, positions = in_base
             was = Tensor._make(base.array, base._node)
             was._requires_grad = base._requires_grad
-            base._node = ops.CopySlices.apply(was, result, index=index)._node
+            base._node = ops.CopySlices.apply(was, result, positions=positions)._node
             base._requires_grad = True
+            self._catch_up()
         return self
 
     def add_(self, other, alpha=1):

@@ -447,7 +447,28 @@ def _views_changed_in_place(lib):
         y.t()[0] = w
         return y * x
 
-    return {"a row": row, "a row, adding a tensor that needs grad": row_plus_w,
+    def a_view_taken_before_its_base_changed(x, w):
+        y = x * 1
+        first, transposed = y[0], y.t()
+        y.mul_(w)
+        return first * transposed[1] + first.exp()
+
+    def a_sibling_view_changed(x, w):
+        y = x * 1
+        first, both = y[0], y.view(4)
+        first.mul_(w)
+        return both * both
+
+    def a_view_used_after_its_own_change(x, w):
+        y = x * 1
+        first = y[0]
+        first.add_(w)
+        return first.exp().sum() + y.sum()
+
+    return {"a view taken before its base changed": a_view_taken_before_its_base_changed,
+            "a view of the same memory changed": a_sibling_view_changed,
+            "a view used after its own change": a_view_used_after_its_own_change,
+            "a row": row, "a row, adding a tensor that needs grad": row_plus_w,
             "a slice of a tensor that needed no grad": leaf_without_grad, "a transpose": transposed,
             "a view": reshaped, "a view of a view": view_of_a_view, "a row, then the base used": base_then_used,
             "item assignment": item_assigned, "item assignment through an index": item_assigned_through_an_index,

@@ -131,6 +131,21 @@ SAME_TEXT = {
     "cross_entropy with int32 targets": lambda lib: F_(lib).cross_entropy(lib.zeros(2, 3),
                                                                            lib.tensor([0, 1], dtype=lib.int32)),
     "nll_loss with float targets": lambda lib: F_(lib).nll_loss(lib.zeros(2, 3), lib.tensor([0.0, 1.0])),
+    "expand to a mismatched size": lambda lib: lib.ones(2, 3).expand(4, 3),
+    "expand to fewer dims": lambda lib: lib.ones(2, 3).expand(3),
+    "expand a vector to a mismatched size": lambda lib: lib.ones(3).expand(2, 4),
+    "assign to a slice a value too wide": lambda lib: lib.zeros(4, 3).__setitem__((slice(None), slice(0, 2)),
+                                                                                  lib.ones(4, 3)),
+    "assign to a row a matrix": lambda lib: lib.zeros(4, 3).__setitem__(0, lib.ones(2, 3)),
+    "assign to a row a vector too short": lambda lib: lib.zeros(4, 3).__setitem__(0, lib.ones(2)),
+    "assign through an index a mismatched value": lambda lib: lib.zeros(4, 3).__setitem__(lib.tensor([0, 1]),
+                                                                                           lib.ones(2, 2)),
+    "assign to a row that needs grad a matrix": lambda lib: (lib.zeros(4, 3, requires_grad=True) * 1).__setitem__(
+        0, lib.ones(2, 3)),
+    "in place on a view of a leaf that needs grad": lambda lib: lib.zeros(4, 3, requires_grad=True)[0].mul_(2),
+    "assign to a row of a leaf that needs grad": lambda lib: lib.zeros(4, 3, requires_grad=True).__setitem__(0, 1.0),
+    "assign through an index to a leaf that needs grad": lambda lib: lib.zeros(4, 3, requires_grad=True).__setitem__(
+        lib.tensor([0, 2]), 1.0),
 }
 
 
