@@ -347,6 +347,29 @@ class NegLogLikelihood(Function):
         return grad, None
 
 
+class SquaredError(Function):
+    """The squared difference of ``input`` and ``target``, elementwise, then averaged or summed: ``mse_loss``."""
+
+    name = "MseLossBackward0"
+
+    @staticmethod
+    def forward(ctx, input, target, reduction):
+        ctx.save_for_backward(input, target)
+        ctx.reduction = reduction
+        squared = (input - target) ** 2
+        if reduction == "none":
+            return squared
+        return np.asarray(squared.mean() if reduction == "mean" else squared.sum(), dtype=squared.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        input, target = ctx.saved
+        per_element = g / input.size if ctx.reduction == "mean" else g
+        grad = per_element * 2 * (input - target)
+        need_input, need_target = ctx.needs_input_grad
+        return (grad if need_input else None), (-grad if need_target else None)
+
+
 def adaptive_windows(in_size, out_size):
     """For each output cell along one dimension: the input slice it pools, as torch chooses it.
 

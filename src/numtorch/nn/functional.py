@@ -394,7 +394,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     if input.shape != target.shape:
         raise RuntimeError(f"mse_loss: input size {list(input.shape)} and target size {list(target.shape)} "
                            "differ; numtorch does not broadcast them")
-    return _reduce((input - target) ** 2, reduction)
+    return _functions.SquaredError.apply(input, target, reduction=reduction)
 
 
 # ----- resampling --------------------------------------------------------------------------------------
