@@ -42,6 +42,7 @@ min = Tensor.min
 argmax = Tensor.argmax
 flatten = Tensor.flatten
 unflatten = Tensor.unflatten
+floor_divide = Tensor.floor_divide
 remainder = Tensor.remainder
 reshape = Tensor.reshape
 permute = Tensor.permute

@@ -95,8 +95,7 @@ class Remainder(Function):
 
     @staticmethod
     def forward(ctx, a, b, by_tensor=True):
-        if b.dtype.kind in "iu" and not b.all():
-            raise RuntimeError("ZeroDivisionError")  # NumPy would warn and give 0
+        _refuse_integer_division_by_zero(b)
         if by_tensor:
             ctx.name = "RemainderBackward1"  # torch's overload for a tensor divisor
         if ctx.needs_input_grad[1]:  # only the divisor's gradient needs values: saved, as torch saves them, for it
@@ -106,6 +105,28 @@ class Remainder(Function):
     @staticmethod
     def backward(ctx, g):
         return g, (-g * np.floor_divide(*ctx.saved) if ctx.needs_input_grad[1] else None)
+
+
+class FloorDivide(Function):
+    """``a // b``: the quotient rounded down, as Python's ``//``. torch has no gradient for it: its output records an
+    operation whose backward raises."""
+
+    name = "NotImplemented"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        _refuse_integer_division_by_zero(b)
+        with np.errstate(divide="ignore", invalid="ignore"):  # x // 0.0 is inf or nan, as in torch, without a warning
+            return np.floor_divide(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        raise RuntimeError("derivative for aten::floor_divide is not implemented")
+
+
+def _refuse_integer_division_by_zero(b):
+    if b.dtype.kind in "iu" and not b.all():
+        raise RuntimeError("ZeroDivisionError")  # NumPy would warn and give 0
 
 
 class Pow(Function):

@@ -357,6 +357,12 @@ class Tensor:
     def __rmod__(self, other):
         return _full(self.array.shape, other, _result_dtype(self, other)) % self
 
+    def __floordiv__(self, other):
+        return _binary(ops.FloorDivide, self, other)
+
+    def __rfloordiv__(self, other):
+        return _full(self.array.shape, other, _result_dtype(self, other)) // self
+
     def __neg__(self):
         if self.array.dtype == bool_:
             raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
@@ -397,6 +403,10 @@ class Tensor:
     def pow(self, exponent):
         """``self ** exponent``."""
         return self ** exponent
+
+    def floor_divide(self, other):
+        """``self // other``: the quotient rounded down (``-7 // 2`` is -4), with no gradient, as in torch."""
+        return self // other
 
     def remainder(self, other):
         """``self % other``: Python's rule, the result has the sign of ``other`` (``-7 % 3`` is 2)."""

@@ -316,6 +316,30 @@ def test_integer_remainder_by_zero_raises_like_torch(lib):
         lib.tensor([1, 2]) % lib.tensor([0, 1])
 
 
+@pytest.mark.parametrize("a, b", [
+    ([-7, 7, -7, 7, 0], [3, 3, -3, -3, 5]), ([-7, 7, -1, 0], 3), ([-7, 7, 5], 2.5), ([-7.5, 7.5, 1.0], [2.0, -2.0, 0.0]),
+    ([-7.5, 7.5, -0.25], -2.0), ([True, False], 2),
+])
+def test_floor_division_rounds_down_like_torch(torch, a, b):
+    for op in (lambda lib, x, y: x // y, lambda lib, x, y: lib.floor_divide(x, y), lambda lib, x, y: x.floor_divide(y)):
+        ours, theirs = (op(lib, lib.tensor(a), lib.tensor(b) if isinstance(b, list) else b)
+                        for lib in (numtorch, torch))
+        assert dtype_name(ours) == dtype_name(theirs)
+        assert ours.tolist() == theirs.tolist()
+    ours, theirs = (7 // lib.tensor([2, -2]) for lib in (numtorch, torch))
+    assert dtype_name(ours) == dtype_name(theirs) and ours.tolist() == theirs.tolist()
+
+
+def test_floor_division_has_no_gradient_and_refuses_an_integer_zero_like_torch(lib):
+    x = lib.tensor([3.5, -3.5], requires_grad=True)
+    y = x // 2
+    assert y.requires_grad
+    with pytest.raises(RuntimeError, match="^derivative for aten::floor_divide is not implemented$"):
+        y.sum().backward()
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        lib.tensor([7]) // 0
+
+
 def test_elementwise_max_and_min_split_the_gradient_of_a_tie_like_torch():
     a, b = np.array([0.0, 1.0, -2.0], dtype=np.float32), np.array([0.0, 0.0, 3.0], dtype=np.float32)
     assert_parity(lambda lib, a, b: lib.max(a, b) * 2 + lib.min(a, b), a, b)
