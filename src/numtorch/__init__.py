@@ -6,6 +6,8 @@ Code written against it runs on PyTorch by changing the imports::
     from numtorch import nn
     import numtorch.nn.functional as F
 """
+import warnings
+
 from . import autograd, coverage, dtypes, func, nn, optim, random, utils
 from .dtypes import double, float16, float32, float64, half, int32, int64, long, uint8
 from .factories import (arange, as_tensor, empty, from_numpy, full, full_like, linspace, ones, ones_like, rand,
@@ -17,6 +19,11 @@ from .random import Generator, get_rng_state, initial_seed, manual_seed, set_rng
 from .serialization import load, save
 from .shapes import Size
 from .tensor import Tensor
+
+# NumPy warns when a float operation gives inf or nan (log(0), x / 0, exp of a large number); torch does not. So
+# NumPy's warnings are silenced where numtorch's own code computes, and only there: a learner's NumPy code still warns.
+warnings.filterwarnings("ignore", r"(divide by zero|invalid value|overflow|underflow) encountered in", RuntimeWarning,
+                        r"numtorch(\.|$)")
 
 # torch's dtype names that are Python builtins too: numtorch.float etc., as in torch; the engine's modules say
 # float32, int32 and bool_, so that no module hides Python's float, int and bool.

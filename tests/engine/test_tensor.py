@@ -1,4 +1,7 @@
 """Tensor: creation, dtypes, shapes, indexing, reductions, arithmetic and printing, against torch."""
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -513,3 +516,19 @@ def test_cat_promotes_through_autograd(lib):
     assert joined.dtype == lib.float64
     (joined * lib.tensor([1.0, 2.0, 3.0], dtype=lib.float64)).sum().backward()
     assert x.grad.dtype == lib.float32 and x.grad.tolist() == [1.0, 2.0]
+
+
+def test_inf_and_nan_come_without_numpys_warnings_as_in_torch_while_numpy_itself_still_warns():
+    code = """
+import numpy as np
+import numtorch as torch
+x = torch.tensor([0.0, -1.0, 100.0])
+results = [x.log(), x.sqrt(), x / 0, x.exp() * 1e38, x // 0, x * float("inf"), torch.nn.functional.log_softmax(x * 1e38, 0)]
+try:
+    np.log(np.zeros(1))
+except RuntimeWarning as warning:
+    print("numpy warned:", warning)
+"""
+    done = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "numpy warned: divide by zero encountered in log\n"
