@@ -365,12 +365,12 @@ class Var(Function):
 
 class Max(Function):
     """Maximum (or, with ``smallest``, minimum) over all elements (ties share the gradient) or along
-    ``dim`` (the first arg-max gets it)."""
+    ``dim``, where the first arg-max gets it: ``indices``, which the caller computed (it returns them too)."""
 
     name = "MaxBackward1"
 
     @staticmethod
-    def forward(ctx, a, dim=None, keepdim=False, smallest=False):
+    def forward(ctx, a, dim=None, keepdim=False, smallest=False, indices=None):
         ctx.shape, ctx.dim, ctx.keepdim = a.shape, dim, keepdim
         # torch's names: MaxBackward1 over everything, MaxBackward0 along a dim; likewise Min.
         ctx.name = ("MinBackward" if smallest else "MaxBackward") + ("1" if dim is None else "0")
@@ -378,7 +378,6 @@ class Max(Function):
             out = np.asarray(a.min() if smallest else a.max())
             ctx.save_for_backward(a == out, a, out)  # a and out unread: saved as torch saves them
             return out
-        indices = a.argmin(axis=dim) if smallest else a.argmax(axis=dim)
         ctx.save_for_backward(indices)  # as torch does: a second backward finds them freed
         out = np.take_along_axis(a, np.expand_dims(indices, dim), dim)
         return out if keepdim else out.squeeze(dim)

@@ -513,12 +513,13 @@ class Tensor:
         return self._extreme(dim, keepdim, smallest=True)
 
     def _extreme(self, dim, keepdim, smallest):
-        dim = None if dim is None else dim_index(dim, self.array.ndim)
-        out = ops.Max.apply(self, dim=dim, keepdim=keepdim, smallest=smallest)
         if dim is None:
-            return out
+            return ops.Max.apply(self, smallest=smallest)
+        dim = dim_index(dim, self.array.ndim)
         indices = (self.array.argmin if smallest else self.array.argmax)(axis=dim)
-        return MaxResult(out, Tensor._make(np.expand_dims(indices, dim) if keepdim else np.asarray(indices)))
+        out = ops.Max.apply(self, dim=dim, keepdim=keepdim, smallest=smallest, indices=indices)
+        indices = np.expand_dims(indices, dim) if keepdim else indices
+        return MaxResult(out, Tensor._make(indices.copy()))  # a copy: backward keeps the original
 
     def argmax(self, dim=None, keepdim=False):
         """Index of the largest element (flattened), or indices along ``dim``."""
