@@ -519,7 +519,8 @@ class Tensor:
         indices = (self.array.argmin if smallest else self.array.argmax)(axis=dim)
         out = ops.Max.apply(self, dim=dim, keepdim=keepdim, smallest=smallest, indices=indices)
         indices = np.expand_dims(indices, dim) if keepdim else indices
-        return MaxResult(out, Tensor._make(indices.copy()))  # a copy: backward keeps the original
+        # the indices a copy: backward keeps the original
+        return MaxResult(out, Tensor._make(indices.copy()), "min" if smallest else "max")
 
     def argmax(self, dim=None, keepdim=False):
         """Index of the largest element (flattened), or indices along ``dim``."""
@@ -770,13 +771,21 @@ class Tensor:
 
 
 class MaxResult(tuple):
-    """``(values, indices)`` as returned by ``max(dim)``, like torch's named tuple."""
+    """``(values, indices)`` as returned by ``max(dim)`` or ``min(dim)``, like torch's named tuple."""
 
-    def __new__(cls, values, indices):
-        return super().__new__(cls, (values, indices))
+    def __new__(cls, values, indices, name="max"):
+        result = super().__new__(cls, (values, indices))
+        result.name = name
+        return result
 
     values = property(lambda self: self[0])
     indices = property(lambda self: self[1])
+
+    def __getnewargs__(self):  # for copy and pickle
+        return self[0], self[1], self.name
+
+    def __repr__(self):
+        return f"numtorch.return_types.{self.name}(\nvalues={self.values!r},\nindices={self.indices!r})"
 
 
 def _dims(dim, ndim):

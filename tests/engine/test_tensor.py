@@ -1,4 +1,6 @@
 """Tensor: creation, dtypes, shapes, indexing, reductions, arithmetic and printing, against torch."""
+import copy
+import pickle
 import subprocess
 import sys
 
@@ -235,6 +237,14 @@ def test_max_with_dim_returns_values_and_indices_like_torch(torch):
         values, indices = ours
         assert numtorch.equal(values, ours[0]) and numtorch.equal(indices, ours[1])
     assert numtorch.tensor([[1.0, 5.0], [7.0, 0.0]]).argmax(dim=1).tolist() == [1, 0]
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_and_min_with_dim_print_copy_and_pickle_like_torchs_named_tuple(torch, name):
+    ours, theirs = (getattr(lib.tensor([[1.0, 5.0], [7.0, 0.0]]), name)(1) for lib in (numtorch, torch))
+    assert repr(ours) == repr(theirs).replace("torch.", "numtorch.", 1)
+    for copied in (copy.deepcopy(ours), pickle.loads(pickle.dumps(ours))):
+        assert repr(copied) == repr(ours) and copied.indices.tolist() == ours.indices.tolist()
 
 
 def test_max_without_dim_shares_gradient_between_ties_like_torch():
