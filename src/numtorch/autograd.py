@@ -30,9 +30,17 @@ class Context:
         passed here. If it is then overwritten in place, its counter moves on and backward refuses.
         The output's counter is added once the output exists (:meth:`Function.apply`).
         """
-        self.saved = arrays
-        self.versions = [(t._version, t._version[0], t.array, t) for t in self.inputs
-                         if t is not None and any(_holds(a, t) for a in arrays)]
+        self.saved, self.versions, matched = arrays, [], set()
+        n = len(self.inputs)
+        for j, a in enumerate(arrays):
+            # Each saved value is one input's: the one in its own position if it holds it (x * x saves each operand
+            # as the other's), else the first, in order, not already matched.
+            for i in ([j] if j < n else []) + list(range(n)):
+                t = self.inputs[i]
+                if a is not None and t is not None and i not in matched and _holds(a, t):
+                    matched.add(i)
+                    self.versions.append((t._version, t._version[0], t.array, i))
+                    break
 
     def _track_output(self, out):
         """If the output's own array is among those saved (exp, sigmoid, relu... save their result), an in-place
@@ -41,11 +49,14 @@ class Context:
             self.versions.append((out._version, out._version[0], out.array, self.name))
 
     def _keep_own_copy(self, tensor):
-        """``tensor`` is about to be overwritten by the in-place operation this context records: what it saved of
-        ``tensor``'s values becomes a copy of its own (torch's in-place operations save the original so)."""
+        """``tensor``, this in-place operation's first input, is about to be overwritten by it: what it saved of
+        ``tensor``'s values becomes a copy of its own, as torch's in-place operations save the original, and needs no
+        version check. (Saved as another input too, as in ``h.mul_(h)``, it is still checked, and refused, as in
+        torch.)"""
         if any(a is tensor.array for a in self.saved):
             self.saved = tuple(a.copy() if a is tensor.array else a for a in self.saved)
-            self.versions = [v for v in self.versions if v[3] is not tensor]
+            if self.inputs[0] is tensor:
+                self.versions = [v for v in self.versions if v[3] != 0]
 
     def _saved_output_is(self, tensor, result):
         """The in-place operation this context records wrote ``result`` into ``tensor``: what it saved of its
@@ -229,6 +240,7 @@ def leaf_gradients(root, gradient=None, retain_graph=False):
                 raise RuntimeError(SECOND_BACKWARD)
             for counter, version, array, holder in node.versions:
                 if counter[0] != version:
+                    holder = node.inputs[holder] if isinstance(holder, int) else holder
                     raise RuntimeError(_modified_in_place(counter[0], version, array, holder))
             in_grads = node.fn.backward(node, g)
             if node.saved and not retain_graph:
@@ -251,7 +263,12 @@ def _holds(saved, tensor):
 def _modified_in_place(version, expected, array, holder):
     """torch's words for a saved value overwritten in place. ``holder`` is the input tensor that was saved (named by
     the operation that last wrote it, unless it is a leaf) or, for a saved output, the name of its Function."""
-    name = holder if isinstance(holder, str) else holder._node.name if holder._node is not None else None
+    if isinstance(holder, str):
+        name = holder
+    elif holder._view is not None and holder._view[2] != holder._version[0]:
+        name = "AsStridedBackward0"  # the grad_fn torch gives a view whose memory changed since (Tensor._catch_up)
+    else:
+        name = None if holder._node is None else holder._node.name
     which = "" if name is None else f", which is output 0 of {re.sub('Backward(0$)?', '', name)},"  # Exp, Max1
     return ("one of the variables needed for gradient computation has been modified by an inplace operation: "
             f"[torch.{scalar_type(array.dtype)}Tensor {list(array.shape)}]{which} is at version {version}; expected "

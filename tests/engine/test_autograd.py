@@ -392,6 +392,11 @@ def _in_place_scenarios(lib):
         "zero_": lambda x, w: (x * 1).zero_() + w,
         "fill_": lambda x, w: (x * 1).fill_(2.0) * w,
         "copy_ of a tensor that needs grad": lambda x, w: (x * 1).copy_(w.expand(2, 2)),
+        # an operand that shares memory with the tensor changed: checked as any other saved value, as in torch
+        "h.mul_(h)": lambda x, w: (lambda h: h.mul_(h))(x * 1),
+        "h.mul_(h.detach())": lambda x, w: (lambda h: h.mul_(h.detach()))(x * 1),
+        "h.detach().mul_(h)": lambda x, w: (lambda h: h.detach().mul_(h) + h)(x * 1),
+        "a row times another row, in place": lambda x, w: (lambda h: [h[0].mul_(h[1]), h][1])(x * 1),
     }
 
 
