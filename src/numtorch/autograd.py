@@ -30,23 +30,30 @@ class Context:
         passed here. If it is then overwritten in place, its counter moves on and backward refuses.
         The output's counter is added once the output exists (:meth:`Function.apply`).
         """
-        self.saved, self.versions, matched = arrays, [], set()
-        n = len(self.inputs)
+        self.saved, self.versions, inputs, taken = arrays, [], self.inputs, set()
         for j, a in enumerate(arrays):
+            if a is None:
+                continue
             # Each saved value is one input's: the one in its own position if it holds it (x * x saves each operand
             # as the other's), else the first, in order, not already matched.
-            for i in ([j] if j < n else []) + list(range(n)):
-                t = self.inputs[i]
-                if a is not None and t is not None and i not in matched and _holds(a, t):
-                    matched.add(i)
-                    self.versions.append((t._version, t._version[0], t.array, i))
-                    break
+            if j < len(inputs) and inputs[j] is not None and j not in taken and _holds(a, inputs[j]):
+                i = j
+            else:
+                i = next((i for i, t in enumerate(inputs) if t is not None and i not in taken and _holds(a, t)), None)
+                if i is None:
+                    continue
+            taken.add(i)
+            t = inputs[i]
+            self.versions.append((t._version, t._version[0], t.array, i))
 
     def _track_output(self, out):
         """If the output's own array is among those saved (exp, sigmoid, relu... save their result), an in-place
         change of the output must make backward refuse too: torch names the Function that saved it."""
-        if any(getattr(a, "array", a) is out.array for a in self.saved):
-            self.versions.append((out._version, out._version[0], out.array, self.name))
+        array = out.array
+        for a in self.saved:
+            if a is array or (type(a) is not np.ndarray and getattr(a, "array", None) is array):
+                self.versions.append((out._version, out._version[0], array, self.name))
+                return
 
     def _keep_own_copy(self, tensor):
         """``tensor``, this in-place operation's first input, is about to be overwritten by it: what it saved of
@@ -257,7 +264,8 @@ def leaf_gradients(root, gradient=None, retain_graph=False):
 
 def _holds(saved, tensor):
     """Whether ``saved`` (an array or, from a Function written as in torch, a tensor) is ``tensor``'s values."""
-    return saved is tensor or saved is tensor.array or (isinstance(saved, np.ndarray) and saved.base is tensor.array)
+    array = tensor.array
+    return saved is array or saved is tensor or (type(saved) is np.ndarray and saved.base is array)
 
 
 def _modified_in_place(version, expected, array, holder):
