@@ -16,7 +16,9 @@ from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad  # 
 class Context:
     """One call of a Function, kept for its backward: on the output it is the ``grad_fn``. ``parents`` holds each
     input's ``grad_fn`` as it was at this call: an in-place operation may give the input a new one later, but the
-    gradient must reach the value actually used."""
+    gradient must reach the value actually used. ``versions`` holds, for each value saved that an in-place operation
+    could change, ``(counter, version when saved, array, holder)``: the holder is the input's position, or the
+    Function's name for its own output."""
 
     def __init__(self, fn, inputs, needs_input_grad):
         self.fn, self.inputs, self.needs_input_grad, self.name = fn, inputs, needs_input_grad, fn.name

@@ -683,11 +683,11 @@ class Tensor:
         if not np.can_cast(result.array.dtype, self.array.dtype, "same_kind"):
             raise RuntimeError(f"result type {result.array.dtype} can't be cast to the desired output type "
                                f"{self.array.dtype}")
-        in_base = self._in_base()
         if not (is_grad_enabled() and (self._requires_grad or result._requires_grad)):
             self.array[...] = result.array
             self._version[0] += 1  # lets backward notice values it saved were overwritten
             return self
+        in_base = self._in_base()
         if self._requires_grad and self._node is None:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
         if in_base is not None and in_base[0]._requires_grad and in_base[0]._node is None:
