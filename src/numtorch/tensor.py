@@ -618,8 +618,9 @@ class Tensor:
         return self._viewing(ops.GetItem.apply(self, index=index), lambda a: a[index])
 
     # ----- views ---------------------------------------------------------------------------------
-    # (base, function, version): this tensor is function(base.array), in base's memory, and its grad_fn was set when
-    # their shared version counter stood at version. See _viewing.
+    # (base, function, version, made without grad): this tensor is function(base.array), in base's memory; its
+    # grad_fn was set when their shared version counter stood at version; it was made under no_grad() or not.
+    # See _viewing.
     _view = None
 
     def _viewing(self, out, view):
@@ -633,10 +634,11 @@ class Tensor:
         if out.array.base is not None and np.may_share_memory(out.array, self.array):
             out._version = self._version
             if self._view is None:
-                out._view = (self, view, self._version[0])
+                base, of_base = self, view
             else:
-                base, inner, _ = self._view
-                out._view = (base, lambda a: view(inner(a)), self._version[0])
+                base, inner = self._view[:2]
+                of_base = lambda a: view(inner(a))  # noqa: E731
+            out._view = (base, of_base, self._version[0], not is_grad_enabled())
         return out
 
     def _in_base(self):
@@ -644,7 +646,7 @@ class Tensor:
         tensor's shape, where each element lies in the base, flattened."""
         if self._view is None or not np.may_share_memory(self.array, self._view[0].array):
             return None
-        base, of_base, _ = self._view
+        base, of_base = self._view[:2]
         return base, of_base(np.arange(base.array.size).reshape(base.array.shape))
 
     def _catch_up(self):
@@ -653,15 +655,26 @@ class Tensor:
         used in an operation or differentiated."""
         if self._view is None or self._view[2] == self._version[0] or not is_grad_enabled():
             return
-        base, of_base, _ = self._view
-        self._view = (base, of_base, self._version[0])
+        self._view = self._view[:2] + (self._version[0],) + self._view[3:]
+        base = self._view[0]
         in_base = self._in_base()
         if in_base is not None and base._requires_grad:
             self._node = ops.AsStrided.apply(base, positions=in_base[1])._node
             self._requires_grad = True
 
+    def _refuse_a_view_made_without_grad(self):
+        """An in-place change, with autograd on, of a view made under no_grad() of a tensor that requires grad: it is
+        unclear whether it should be recorded, so torch refuses it."""
+        if self._view is not None and self._view[3] and self._view[0]._requires_grad and is_grad_enabled():
+            raise RuntimeError(
+                "A view was created in no_grad mode and is being modified inplace with grad mode enabled. Given that "
+                "this use case is ambiguous and error-prone, it is forbidden. You can clarify your code by moving both "
+                "the view and the inplace either both inside the no_grad block (if you don't want the inplace to be "
+                "tracked) or both outside (if you want the inplace to be tracked).")
+
     def __setitem__(self, index, value):
         index = tuple(_unwrap(i) for i in index) if isinstance(index, tuple) else _unwrap(index)
+        self._refuse_a_view_made_without_grad()
         advanced = bool(ops.index_arrays(index))
         check_assignable(np.shape(_unwrap(value)), self.array[index].shape, self.dtype, advanced)
         if is_grad_enabled() and (self._requires_grad or getattr(value, "_requires_grad", False)):
@@ -683,6 +696,7 @@ class Tensor:
         if not np.can_cast(result.array.dtype, self.array.dtype, "same_kind"):
             raise RuntimeError(f"result type {result.array.dtype} can't be cast to the desired output type "
                                f"{self.array.dtype}")
+        self._refuse_a_view_made_without_grad()
         if not (is_grad_enabled() and (self._requires_grad or result._requires_grad)):
             self.array[...] = result.array
             self._version[0] += 1  # lets backward notice values it saved were overwritten

@@ -9,6 +9,11 @@ def F_(lib):
     return lib.nn.functional
 
 
+def _view_made_without_grad(lib, tensor):
+    with lib.no_grad():
+        return tensor[0]
+
+
 def errors(make, torch):
     """The exception each library, numtorch then torch, raises for ``make(lib)``."""
     caught = []
@@ -143,6 +148,10 @@ SAME_TEXT = {
     "assign to a row that needs grad a matrix": lambda lib: (lib.zeros(4, 3, requires_grad=True) * 1).__setitem__(
         0, lib.ones(2, 3)),
     "in place on a view of a leaf that needs grad": lambda lib: lib.zeros(4, 3, requires_grad=True)[0].mul_(2),
+    "in place on a view made under no_grad": lambda lib: _view_made_without_grad(
+        lib, lib.ones(2, 2, requires_grad=True) * 1).mul_(2),
+    "in place on a view of a leaf made under no_grad": lambda lib: _view_made_without_grad(
+        lib, lib.ones(2, 2, requires_grad=True)).mul_(2),
     "assign to a row of a leaf that needs grad": lambda lib: lib.zeros(4, 3, requires_grad=True).__setitem__(0, 1.0),
     "assign through an index to a leaf that needs grad": lambda lib: lib.zeros(4, 3, requires_grad=True).__setitem__(
         lib.tensor([0, 2]), 1.0),
