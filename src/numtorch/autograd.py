@@ -4,76 +4,30 @@
 gradient, leaves a :class:`Context` on the output as its ``grad_fn``. :func:`backward` sorts those
 topologically and walks them once in reverse.
 """
-import re
-
 import numpy as np
 
-from . import grad_mode
-from .dtypes import scalar_type
+from . import grad_mode, saved_values
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad  # noqa: F401  (torch.autograd has them)
 
 
 class Context:
     """One call of a Function, kept for its backward: on the output it is the ``grad_fn``. ``parents`` holds each
     input's ``grad_fn`` as it was at this call: an in-place operation may give the input a new one later, but the
-    gradient must reach the value actually used. ``versions`` holds, for each value saved that an in-place operation
-    could change, ``(counter, version when saved, array, holder)``: the holder is the input's position, or the
-    Function's name for its own output."""
+    gradient must reach the value actually used. ``versions`` records the versions of the values ``saved``
+    (:mod:`numtorch.saved_values`)."""
 
     def __init__(self, fn, inputs, needs_input_grad):
         self.fn, self.inputs, self.needs_input_grad, self.name = fn, inputs, needs_input_grad, fn.name
         self.saved, self.versions = (), []
 
     def save_for_backward(self, *arrays):
-        """Keep ``arrays`` for backward, and the version counter of each input passed among them (or a view of it,
-        such as a weight reshaped).
+        """Keep ``arrays`` for backward, and the version of each input among them (:mod:`numtorch.saved_values`).
 
         ``forward`` receives the inputs' own arrays, so an input is saved exactly when its array is
-        passed here. If it is then overwritten in place, its counter moves on and backward refuses.
-        The output's counter is added once the output exists (:meth:`Function.apply`).
+        passed here. If it is then overwritten in place, its version moves on and backward refuses.
+        The output's is recorded once the output exists (:meth:`Function.apply`).
         """
-        self.saved, self.versions, inputs, taken = arrays, [], self.inputs, set()
-        for j, a in enumerate(arrays):
-            if a is None:
-                continue
-            # Each saved value is one input's: the one in its own position if it holds it (x * x saves each operand
-            # as the other's), else the first, in order, not already matched.
-            if j < len(inputs) and inputs[j] is not None and j not in taken and _holds(a, inputs[j]):
-                i = j
-            else:
-                i = next((i for i, t in enumerate(inputs) if t is not None and i not in taken and _holds(a, t)), None)
-                if i is None:
-                    continue
-            taken.add(i)
-            t = inputs[i]
-            self.versions.append((t._version, t._version[0], t.array, i))
-
-    def _track_output(self, out):
-        """If the output's own array is among those saved (exp, sigmoid, relu... save their result), an in-place
-        change of the output must make backward refuse too: torch names the Function that saved it."""
-        array = out.array
-        for a in self.saved:
-            if a is array or (type(a) is not np.ndarray and getattr(a, "array", None) is array):
-                self.versions.append((out._version, out._version[0], array, self.name))
-                return
-
-    def _keep_own_copy(self, tensor):
-        """``tensor``, this in-place operation's first input, is about to be overwritten by it: what it saved of
-        ``tensor``'s values becomes a copy of its own, as torch's in-place operations save the original, and needs no
-        version check. (Saved as another input too, as in ``h.mul_(h)``, it is still checked, and refused, as in
-        torch.)"""
-        if any(a is tensor.array for a in self.saved):
-            self.saved = tuple(a.copy() if a is tensor.array else a for a in self.saved)
-            if self.inputs[0] is tensor:
-                self.versions = [v for v in self.versions if v[3] != 0]
-
-    def _saved_output_is(self, tensor, result):
-        """The in-place operation this context records wrote ``result`` into ``tensor``: what it saved of its
-        output is ``tensor``'s values now, and an in-place change of them must make backward refuse."""
-        if any(a is result.array for a in self.saved):
-            self.saved = tuple(tensor.array if a is result.array else a for a in self.saved)
-            self.versions = [(tensor._version, tensor._version[0], tensor.array, self.name)
-                             if v[0] is result._version else v for v in self.versions]
+        self.saved, self.versions = arrays, saved_values.records_of(arrays, self.inputs)
 
     @property
     def saved_tensors(self):
@@ -123,7 +77,7 @@ class Function:
         ctx.parents = tuple(None if t is None else t._node for t in inputs)
         out = _tensor(array, grad_fn=ctx)
         if ctx.saved:
-            ctx._track_output(out)
+            saved_values.record_output(ctx, out)
         return out
 
 
@@ -161,7 +115,7 @@ def _apply_as_in_torch(cls, args, kwargs):
         return Tensor._make(out.array)  # a tensor of its own, even when forward returned one of its inputs
     ctx.parents = tuple(None if t is None else t._node for t in tensors)
     result = Tensor._make(out.array, grad_fn=ctx)
-    ctx._track_output(result)
+    saved_values.record_output(ctx, result)
     return result
 
 
@@ -247,10 +201,7 @@ def leaf_gradients(root, gradient=None, retain_graph=False):
                 continue
             if node.saved is FREED:
                 raise RuntimeError(SECOND_BACKWARD)
-            for counter, version, array, holder in node.versions:
-                if counter[0] != version:
-                    holder = node.inputs[holder] if isinstance(holder, int) else holder
-                    raise RuntimeError(_modified_in_place(counter[0], version, array, holder))
+            saved_values.check(node)
             in_grads = node.fn.backward(node, g)
             if node.saved and not retain_graph:
                 node.saved = FREED
@@ -262,28 +213,6 @@ def leaf_gradients(root, gradient=None, retain_graph=False):
                     if parent is None:
                         leaves[key] = inp
     return {key: (leaf, grads[key]) for key, leaf in leaves.items()}
-
-
-def _holds(saved, tensor):
-    """Whether ``saved`` (an array or, from a Function written as in torch, a tensor) is ``tensor``'s values."""
-    array = tensor.array
-    return saved is array or saved is tensor or (type(saved) is np.ndarray and saved.base is array)
-
-
-def _modified_in_place(version, expected, array, holder):
-    """torch's words for a saved value overwritten in place. ``holder`` is the input tensor that was saved (named by
-    the operation that last wrote it, unless it is a leaf) or, for a saved output, the name of its Function."""
-    if isinstance(holder, str):
-        name = holder
-    elif holder._view is not None and holder._view[2] != holder._version[0]:
-        name = "AsStridedBackward0"  # the grad_fn torch gives a view whose memory changed since (Tensor._catch_up)
-    else:
-        name = None if holder._node is None else holder._node.name
-    which = "" if name is None else f", which is output 0 of {re.sub('Backward(0$)?', '', name)},"  # Exp, Max1
-    return ("one of the variables needed for gradient computation has been modified by an inplace operation: "
-            f"[torch.{scalar_type(array.dtype)}Tensor {list(array.shape)}]{which} is at version {version}; expected "
-            f"version {expected} instead. Hint: run backward before changing the tensor (an optimizer step, a copy_ "
-            "or +=), or change a clone.")
 
 
 def _accumulate(leaf, g):

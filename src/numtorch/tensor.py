@@ -11,7 +11,7 @@ import numbers
 
 import numpy as np
 
-from . import autograd, ops
+from . import autograd, ops, saved_values
 from .dtypes import bool_, c_type, default_dtype, float32, float64, int64, promote, scalar_type
 from .grad_mode import is_grad_enabled
 from .random import generator
@@ -706,10 +706,10 @@ class Tensor:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
         if in_base is not None and in_base[0]._requires_grad and in_base[0]._node is None:
             raise RuntimeError(_VIEW_OF_A_LEAF)
-        result._node._keep_own_copy(self)
+        saved_values.keep_own_copy(result._node, self)
         self.array[...] = result.array
         self._version[0] += 1
-        result._node._saved_output_is(self, result)
+        saved_values.output_written_into(result._node, self, result)
         # The recorded operation now produces this tensor; contexts recorded earlier keep pointing at the grad_fn
         # it had (see autograd.Context).
         self._node, self._requires_grad = result._node, True
