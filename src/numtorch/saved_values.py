@@ -3,7 +3,7 @@
 Each tensor counts its in-place changes, its version; a view shares its base's count (``Tensor._viewing``). A value
 saved for backward is recorded with the count of the tensor it belongs to, and a backward that finds the count moved
 on refuses, in torch's words, rather than compute a gradient from values the forward pass did not use. Which values
-each Function saves follows torch (``ops.py``, ``nn/_functions.py``), so numtorch refuses exactly where torch does.
+each Function saves follows torch (``ops.py``, ``nn/_functions.py``), so numtorch refuses where torch does.
 
 A record is ``(counter, version when saved, array, holder)``: the holder is the input's position among the
 Function's inputs, or the Function's name for its own output.
