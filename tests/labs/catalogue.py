@@ -280,6 +280,11 @@ class Dropout(Dropout):
     def forward(self, input):
         return F.dropout(input, self.p, self.training)
 """, "passes_inplace_to_F_dropout", "without `inplace`"),
+    Mistake("inplace=True always passed on", """
+class Dropout(Dropout):
+    def forward(self, input):
+        return F.dropout(input, self.p, self.training, True)
+""", "passes_inplace_to_F_dropout", "though its `inplace` is False"),
     Mistake("no super().__init__()", """
 class Dropout(Dropout):
     def __init__(self, p=0.5, inplace=False):

@@ -6,7 +6,7 @@ import numtorch
 import numtorch.nn.functional as F
 from numtorch import nn
 from labkit.checks import Bank, Mistake, expect
-from labkit.checks.proxies import backward, call_traced, is_module, seed
+from labkit.checks.proxies import backward, call_traced, is_module, kept_there, seed, value_of
 from labkit.checks._common import expect_gradients, expect_one_call, expect_repr, same, values
 
 bank = Bank("Lab 2 · Dropout", {1: "__init__", 2: "forward and extra_repr"}, withheld=("Dropout",))
@@ -134,7 +134,7 @@ def forward_is_one_call_to_F_dropout(Dropout):
 
 @bank.check(task=2)
 def passes_inplace_to_F_dropout(Dropout):
-    """Dropout(p, inplace=True) hands inplace on to F.dropout"""
+    """Dropout hands its inplace on to F.dropout: True overwrites the input, False leaves it alone"""
     _, calls, error = call_traced(Dropout(0.3, inplace=True), numtorch.randn(4, 3))
     call = next((c for c in calls if c["name"] == "dropout"), None)
     if error is not None and call is None:
@@ -143,6 +143,12 @@ def passes_inplace_to_F_dropout(Dropout):
     expect(call["positional"] >= 4 or "inplace" in call["keywords"],
            "your forward calls F.dropout without `inplace`, so Dropout(p, inplace=True) never overwrites its "
            f"input as torch's does: pass `self.inplace`, `{SENTENCE}`")
+    m = Dropout(0.3)
+    x = kept_there(m, numtorch.ones(4, 3))  # the input as the learner's process holds it, so that a change shows
+    m(x)
+    expect(np.all(values(value_of(x)) == 1),
+           "Dropout(0.3) changed its input in place in training mode, though its `inplace` is False: pass "
+           f"`self.inplace` on to F.dropout, not True, `{SENTENCE}`")
 
 
 @bank.check(task=2)
