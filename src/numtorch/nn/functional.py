@@ -348,11 +348,6 @@ def _reduction(size_average, reduce, reduction):
     return reduction
 
 
-def _reduce(loss, reduction):
-    return loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
-
-
-
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
     """Negative log-likelihood of the ``target`` classes, given log-probabilities ``input`` (N, C, ...)."""
     reduction = _reduction(size_average, reduce, reduction)
