@@ -60,14 +60,16 @@ def expanded_size(shape, sizes, dtype):
 def check_assignable(shape, target, dtype, advanced):
     """Raise torch's error unless a value of ``shape`` can be assigned to the ``target``-shaped result of indexing
     (``advanced``: with an integer or boolean array)."""
-    if advanced:
-        try:
-            if np.broadcast_shapes(shape, target) == tuple(target):
-                return
-        except ValueError:
-            pass
-        raise RuntimeError(f"shape mismatch: value tensor of shape {list(shape)} cannot be broadcast to indexing "
-                           f"result of shape {list(target)}")
-    while len(shape) > len(target) and shape[0] == 1:  # leading dimensions of size 1 are dropped, as in torch
-        shape = shape[1:]
-    expanded_size(shape, target, dtype)
+    stripped = shape
+    while len(stripped) > len(target) and stripped[0] == 1:  # leading dimensions of size 1 are dropped, as in torch
+        stripped = stripped[1:]
+    if not advanced:
+        expanded_size(stripped, target, dtype)
+        return
+    try:
+        if np.broadcast_shapes(stripped, target) == tuple(target):
+            return
+    except ValueError:
+        pass
+    raise RuntimeError(f"shape mismatch: value tensor of shape {list(shape)} cannot be broadcast to indexing "
+                       f"result of shape {list(target)}")

@@ -676,14 +676,17 @@ class Tensor:
         index = tuple(_unwrap(i) for i in index) if isinstance(index, tuple) else _unwrap(index)
         self._refuse_a_view_made_without_grad()
         advanced = bool(ops.index_arrays(index))
-        check_assignable(np.shape(_unwrap(value)), self.array[index].shape, self.dtype, advanced)
-        if is_grad_enabled() and (self._requires_grad or getattr(value, "_requires_grad", False)):
-            if self._requires_grad and self._node is None and not advanced:  # torch writes through a view of it
-                raise RuntimeError(_VIEW_OF_A_LEAF)
-            value = value if isinstance(value, Tensor) else Tensor._make(np.asarray(value, dtype=self.array.dtype))
-            self._assign(ops.IndexPut.apply(self, value, index=index))
-            return
-        self.array[index] = _unwrap(value)
+        try:
+            if is_grad_enabled() and (self._requires_grad or getattr(value, "_requires_grad", False)):
+                if self._requires_grad and self._node is None and not advanced:  # torch writes through a view of it
+                    raise RuntimeError(_VIEW_OF_A_LEAF)
+                value = value if isinstance(value, Tensor) else Tensor._make(np.asarray(value, dtype=self.array.dtype))
+                self._assign(ops.IndexPut.apply(self, value, index=index))
+                return
+            self.array[index] = _unwrap(value)
+        except ValueError:
+            check_assignable(np.shape(_unwrap(value)), self.array[index].shape, self.dtype, advanced)  # torch's words
+            raise
         self._version[0] += 1
 
     # ----- in place ---------------------------------------------------------------------------

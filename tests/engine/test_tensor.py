@@ -542,3 +542,11 @@ except RuntimeWarning as warning:
     done = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "numpy warned: divide by zero encountered in log\n"
+
+
+@pytest.mark.parametrize("value_shape", [(1, 1, 2, 3), (1, 2, 3), (3,), (1, 3), (2, 1)])
+def test_item_assignment_through_an_index_takes_the_shapes_torch_takes(torch, value_shape):
+    ours, theirs = numtorch.zeros(4, 3), torch.zeros(4, 3)
+    for lib, target in ((numtorch, ours), (torch, theirs)):
+        target[lib.tensor([0, 1])] = lib.arange(1.0, 1.0 + np.prod(value_shape)).reshape(value_shape)
+    assert ours.tolist() == theirs.tolist()
