@@ -57,7 +57,7 @@ KERNEL_IDLE = "document.querySelector('.jp-StatusBar-Widget')?.innerText.include
 # Run in the kernel after the first cell: the worker's clock and what it fetched, and when.
 WORKER_TIMINGS = ("import js, json; print('worker timings', json.dumps({'origin': js.performance.timeOrigin, "
                   "'entries': [[e.name, e.startTime, e.responseEnd] for e in js.performance.getEntriesByType('resource')]}))")
-# The moments of a start, in order (seconds after the page was opened).
+# The moments of a start (seconds after the page was opened).
 PHASES = ("notebook shown", "worker started", "runtime fetched", "packages fetched", "kernel idle", "first cell run")
 
 
@@ -161,8 +161,10 @@ def node_training() -> dict:
 
 
 def print_phases(title: str, phases: list[float]) -> None:
-    steps = [f"{name} {seconds:.1f}" for name, seconds in zip(PHASES, phases)]
-    gaps = [f"{name} +{seconds - before:.1f}" for name, seconds, before in zip(PHASES, phases, [0.0, *phases])]
+    # In the order they came: the kernel's worker starts while JupyterLab starts (book/lite/start-kernel-early).
+    timed = sorted(zip(phases, PHASES))
+    steps = [f"{name} {seconds:.1f}" for seconds, name in timed]
+    gaps = [f"{name} +{seconds - before:.1f}" for (seconds, name), (before, _) in zip(timed, [(0.0, ""), *timed])]
     print(f"  {title}: " + ", ".join(steps))
     print(f"  {' ' * len(title)}  (each step: " + ", ".join(gaps) + ")")
 

@@ -29,6 +29,9 @@ when it starts (`loadPyodideOptions.packages`): Pyodide fetches them in parallel
 kernel would otherwise install its own one after another, and a learner's first cell finds
 numtorch and its dependencies already there.
 
+Beside JupyterLite's own frontend extensions, the site has one of its own, start-kernel-early/: a
+notebook opened by a link (lab/index.html?path=...) has its kernel started while JupyterLab starts.
+
 JupyterLite is always built from a clean folder: an incremental `jupyter lite build` once kept an
 old jupyter-lite.json without the local pyodideUrl, and the kernel fell back to a CDN.
 """
@@ -91,6 +94,9 @@ SESSION_IMPORTS = ["pyodide_kernel", "numtorch", "numtorch.nn.functional", "numt
 # The frontend extensions the site needs, from the build environment; the others installed
 # there (jupytext's, pygments') are built for another JupyterLab and fail to load.
 LAB_EXTENSIONS = ["@jupyter-widgets/jupyterlab-manager", "@jupyterlite/pyodide-kernel-extension"]
+# The site's own extension, a folder of this one: the notebook a link opens has its kernel started while
+# JupyterLab starts, not after (start-kernel-early/static/remoteEntry.js says how).
+OWN_EXTENSIONS = [HERE / "start-kernel-early"]
 BOOK_NOTE = (
     "**Try it in your browser.** This is the page *{title}* of the book as a notebook: run its cells "
     "(Run ▸ Run All Cells), change them, run them again. Python runs in this browser; your changes "
@@ -318,7 +324,8 @@ def build(out: Path) -> None:
     config = json.loads((HERE / "jupyter_lite_config.json").read_text())
     labextensions = Path(sys.prefix) / "share" / "jupyter" / "labextensions"
     config["LiteBuildConfig"].update(ignore_sys_prefix=["federated_extensions"],
-                                     federated_extensions=[str(labextensions / name) for name in LAB_EXTENSIONS])
+                                     federated_extensions=[str(labextensions / name) for name in LAB_EXTENSIONS]
+                                     + [str(folder) for folder in OWN_EXTENSIONS])
     (site / "jupyter_lite_config.json").write_text(json.dumps(config, indent=1))
 
     lock = official_lock()

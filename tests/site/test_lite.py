@@ -5,8 +5,10 @@ other host is unresolvable for this Chromium (CHROMIUM_ARGS) and every request t
 recorded and refused (`site_page`). Python itself (Pyodide), numtorch, labkit and ipywidgets
 must therefore all come from the site.
 
-Every lab (as released, blank) runs its public checks to the summary; the capstone's solution,
-uploaded as a learner would bring a notebook in, trains its CNN and earns every public point;
+Every lab (as released, blank) runs its public checks to the summary; a lab opened by its link
+has its kernel's one web worker started before JupyterLab shows it (book/lite/start-kernel-early);
+the capstone's solution, uploaded as a learner would bring a notebook in, trains its CNN and earns
+every public point;
 the book's pages that train on data run to their end; an explorer redraws live; the arc of
 PyTorch's tutorial "What is torch.nn really?" (tests/programs/tutorial_arc.py, which
 tests/engine/test_tutorial_arc.py runs on both engines), uploaded the same way, runs to its end
@@ -28,6 +30,7 @@ from processes import stop
 from test_lite_build import build  # noqa: F401  (book/lite/build.py, a fixture)
 from test_site import ROOT
 from test_widgets_site import shown, wait_for_change
+from visits import watch
 
 KERNEL_START = 300_000  # ms: Pyodide and its packages (165 s seen on 2 cores shared by 8 builds)
 RUN_ALL = 300_000  # ms: a whole lab, its check cells included
@@ -127,6 +130,51 @@ def test_a_lab_runs_its_public_checks_to_the_summary_in_the_browser(site_page, l
     assert re.search(r"Lab \d · .*: the public checks give 0/\d+ points", summary.inner_text())
     assert any("not written yet" in text for text in outputs(page))
     assert page.locator('[data-mime-type="application/vnd.jupyter.stderr"]').count() == 0
+    assert browser_problems(visit) == []
+
+
+# Records in the page, from its first script on, each web worker it starts and when JupyterLab first showed a
+# notebook's code cell (ms after the page was opened).
+START_RECORDER = """
+window.labkitStart = {workers: [], cellShown: null};
+window.Worker = class extends window.Worker {
+    constructor(url, options) {
+        super(url, options);
+        window.labkitStart.workers.push([String(url), performance.now()]);
+    }
+};
+new MutationObserver((changes, observer) => {
+    if (document.querySelector('.jp-Notebook .jp-CodeCell')) {
+        window.labkitStart.cellShown = performance.now();
+        observer.disconnect();
+    }
+}).observe(document, {childList: true, subtree: true});
+"""
+
+
+@pytest.mark.timeout(900)
+def test_a_lab_opened_by_its_link_has_its_kernel_started_before_jupyterlab_shows_it_and_only_once(
+        browser, site_url):
+    # book/lite/start-kernel-early: the kernel's worker starts while JupyterLab starts, and the notebook takes
+    # that kernel when it opens instead of starting a second one.
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        context.add_init_script(START_RECORDER)
+        page = context.new_page()
+        visit = watch(page, site_url)
+        page.goto(site_url + "lite/lab/index.html?path=labs/0_linear.ipynb")
+        wait_for_kernel(page)
+        first = page.locator(".jp-Notebook .jp-CodeCell").first
+        first.locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Shift+Enter")
+        first.locator(".jp-InputPrompt", has_text="[1]").wait_for(timeout=60_000)
+        start = page.evaluate("window.labkitStart")
+    finally:
+        context.close()
+    assert len(start["workers"]) == 1, f"expected the kernel's one web worker, but got {start['workers']}"
+    (_, started), shown = start["workers"][0], start["cellShown"]
+    assert started < shown, f"expected the kernel's worker before the notebook, but it started at {started:.0f} " \
+                            f"ms, the notebook showed at {shown:.0f} ms"
     assert browser_problems(visit) == []
 
 
