@@ -56,3 +56,11 @@ def promote(dtype, other):
     if kind <= _category(dtype):
         return dtype
     return float32 if kind == 2 else int64
+
+
+def promote_tensors(dtype, ndim, other, other_ndim):
+    """torch's promotion between two tensors: beside a tensor with dimensions, a 0-d tensor of the same category
+    (boolean, integer or floating point) leaves its dtype alone, as a Python number would."""
+    if (ndim == 0) != (other_ndim == 0) and _category(dtype) == _category(other):
+        return dtype if other_ndim == 0 else other
+    return promote(dtype, other)

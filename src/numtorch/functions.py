@@ -3,7 +3,7 @@
 import numpy as np
 
 from . import ops
-from .dtypes import promote
+from .dtypes import promote, promote_tensors
 from .factories import tensor
 from .shapes import dim_index
 from .tensor import Tensor
@@ -51,7 +51,10 @@ def where(condition, input, other):
     """Elementwise ``input if condition else other``; either of them may be a Python number."""
     if not isinstance(input, Tensor):
         input = tensor(input, dtype=other.dtype if isinstance(other, Tensor) else None)
-    dtype = promote(input.dtype, other.dtype if isinstance(other, Tensor) else other)
+    if isinstance(other, Tensor):
+        dtype = promote_tensors(input.dtype, input.dim(), other.dtype, other.dim())
+    else:
+        dtype = promote(input.dtype, other)
     if not isinstance(other, Tensor):
         other = tensor(other, dtype=dtype)
     out = ops.Where.apply(input, other, condition=np.asarray(condition, dtype=np.bool_))

@@ -9,6 +9,8 @@ backward does not read: a backward after a saved input or output was changed in 
 and one after an unsaved one was changed is allowed, as in torch
 (:meth:`numtorch.autograd.Context.save_for_backward`).
 """
+import math
+
 import numpy as np
 
 from .autograd import Function
@@ -95,7 +97,7 @@ class Remainder(Function):
 
     @staticmethod
     def forward(ctx, a, b, by_tensor=True):
-        _refuse_integer_division_by_zero(b)
+        _refuse_integer_division(a, b, "remainder_cpu")
         if by_tensor:
             ctx.name = "RemainderBackward1"  # torch's overload for a tensor divisor
         if ctx.needs_input_grad[1]:  # only the divisor's gradient needs values: saved, as torch saves them, for it
@@ -115,7 +117,7 @@ class FloorDivide(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        _refuse_integer_division_by_zero(b)
+        _refuse_integer_division(a, b, "div_floor_cpu")
         with np.errstate(divide="ignore", invalid="ignore"):  # x // 0.0 is inf or nan, as in torch, without a warning
             return np.floor_divide(a, b)
 
@@ -124,9 +126,14 @@ class FloorDivide(Function):
         raise RuntimeError("derivative for aten::floor_divide is not implemented")
 
 
-def _refuse_integer_division_by_zero(b):
-    if b.dtype.kind in "iu" and not b.all():
-        raise RuntimeError("ZeroDivisionError")  # NumPy would warn and give 0
+def _refuse_integer_division(a, b, kernel):
+    """torch's refusals of a division whose result is an integer: by zero (NumPy would warn and give 0), and of
+    two booleans (``kernel`` is the name torch's error gives it). A floating-point one gives inf or nan."""
+    kind = np.result_type(a, b).kind
+    if kind == "b":
+        raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
+    if kind in "iu" and not b.all():
+        raise RuntimeError("ZeroDivisionError")
 
 
 class Pow(Function):
@@ -134,7 +141,7 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        out = a ** b
+        out = _integer_power(a, b) if np.result_type(a, b).kind in "biu" else a ** b
         ctx.save_for_backward(a, b, out if ctx.needs_input_grad[1] else None)  # out only for the exponent's gradient
         return out
 
@@ -147,6 +154,17 @@ class Pow(Function):
                 grad_b = np.where(a > 0, g * out * np.log(np.where(a > 0, a, 1)), 0).astype(out.dtype)
         grad_a = g * b * a ** (b - 1) if ctx.needs_input_grad[0] else None
         return grad_a, grad_b
+
+
+def _integer_power(a, b):
+    """``a ** b`` for integers as torch computes it: a negative exponent (which NumPy refuses) gives the integer part
+    of the true power, 0 unless the base is 1 or -1."""
+    if not np.any(b < 0):
+        return a ** b
+    a, b = np.broadcast_arrays(a.astype(np.int64), b.astype(np.int64))
+    odd = b % 2 == 1
+    negative_exponent = np.where(a == 1, 1, np.where(a == -1, np.where(odd, -1, 1), 0))
+    return np.where(b < 0, negative_exponent, a ** np.maximum(b, 0))
 
 
 class Neg(Function):
@@ -352,7 +370,7 @@ class Var(Function):
     @staticmethod
     def forward(ctx, a, dim=None, correction=1, keepdim=False):
         mean = a.mean(axis=dim, keepdims=True)
-        n = a.size // mean.size
+        n = math.prod(a.shape[axis] for axis in (range(a.ndim) if dim is None else np.atleast_1d(dim)))
         ctx.save_for_backward(a - mean, a)  # a unread: saved as torch saves it
         ctx.dim, ctx.keepdim, ctx.denom = dim, keepdim, max(n - correction, 0)
         return np.asarray(np.sum((a - mean) ** 2, axis=dim, keepdims=keepdim) / ctx.denom, dtype=a.dtype)
@@ -445,8 +463,8 @@ class Permute(Function):
     name = "PermuteBackward0"
 
     @staticmethod
-    def forward(ctx, a, dims):
-        ctx.dims = dims
+    def forward(ctx, a, dims, name="PermuteBackward0"):
+        ctx.dims, ctx.name = dims, name  # torch's names: TransposeBackward0 for transpose, TBackward0 for t
         return a.transpose(dims)
 
     @staticmethod

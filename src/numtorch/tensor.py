@@ -12,7 +12,7 @@ import numbers
 import numpy as np
 
 from . import autograd, ops, saved_values
-from .dtypes import bool_, c_type, default_dtype, float32, float64, int64, promote, scalar_type
+from .dtypes import bool_, c_type, default_dtype, float32, float64, int64, promote, promote_tensors, scalar_type
 from .grad_mode import is_grad_enabled
 from .random import generator
 from .shapes import Size, check_assignable, dim_index, expanded_size, shape_args
@@ -20,7 +20,9 @@ from .shapes import Size, check_assignable, dim_index, expanded_size, shape_args
 
 def _result_dtype(a, b):
     """The dtype of a binary op between tensor ``a`` and ``b``, a tensor or a Python number."""
-    return promote(a.dtype, b.dtype if isinstance(b, Tensor) else b)
+    if isinstance(b, Tensor):
+        return promote_tensors(a.dtype, a.array.ndim, b.dtype, b.array.ndim)
+    return promote(a.dtype, b)
 
 
 def _binary(fn, a, b, **options):
@@ -39,6 +41,17 @@ def _binary(fn, a, b, **options):
     if out.array.dtype != dtype:
         out.array = out.array.astype(dtype)
     return out
+
+
+def _refuse_bool_subtraction(a, b):
+    """torch has no ``-`` for booleans: a mask is inverted with ``~``. ``b`` is a tensor or a Python number."""
+    bools = [x.array.dtype == bool_ if isinstance(x, Tensor) else isinstance(x, (bool, np.bool_)) for x in (a, b)]
+    if all(bools):
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+                           "`logical_xor()` operator instead.")
+    if any(bools):
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to "
+                           "invert a mask, use the `~` or `logical_not()` operator instead.")
 
 
 def _check_broadcast(a, b):
@@ -305,8 +318,8 @@ class Tensor:
         else:
             body = np.array2string(data, separator=", ", prefix="tensor(", floatmode="fixed", precision=4)
         extras = []
-        if data.dtype not in (float32, int64, bool_):
-            extras.append(f"dtype=numtorch.{data.dtype}")
+        if data.dtype not in (float32, int64, bool_) or (data.size == 0 and data.dtype != float32):
+            extras.append(f"dtype=numtorch.{data.dtype}")  # an empty tensor's elements cannot show an integer's
         if self._node is not None:
             extras.append(f"grad_fn=<{self._node.name}>")
         elif self.requires_grad:
@@ -324,9 +337,11 @@ class Tensor:
         return _binary(ops.Add, self, other)
 
     def __sub__(self, other):
+        _refuse_bool_subtraction(self, other)
         return _binary(ops.Sub, self, other)
 
     def __rsub__(self, other):
+        _refuse_bool_subtraction(self, other)
         return _binary(ops.Rsub, self, other)
 
     def __mul__(self, other):
@@ -390,6 +405,7 @@ class Tensor:
 
     def sub(self, other, alpha=1):
         """``self - alpha * other``."""
+        _refuse_bool_subtraction(self, other)
         return self - (other * alpha if alpha != 1 else other)
 
     def mul(self, other):
@@ -449,6 +465,7 @@ class Tensor:
 
     def abs(self):
         """Absolute value elementwise."""
+        self._refuse_bool('"abs_cpu" not implemented for \'Bool\'', NotImplementedError)
         return ops.Abs.apply(self)
 
     def tanh(self):
@@ -459,12 +476,18 @@ class Tensor:
         """``1 / (1 + exp(-x))`` elementwise."""
         return ops.Sigmoid.apply(self._floating())
 
+    def _refuse_bool(self, message, error=RuntimeError):
+        """torch's refusal of an operation it does not define for booleans."""
+        if self.array.dtype == bool_:
+            raise error(message)
+
     def _floating(self):
         """``self``, or for integers and booleans a float32 copy: what torch's exp, log, sqrt... compute on."""
         return self if self.array.dtype.kind == "f" else Tensor._make(self.array.astype(float32))
 
     def relu(self):
         """``max(x, 0)`` elementwise (gradient 0 at 0, as in torch)."""
+        self._refuse_bool("Boolean inputs not supported for relu")
         return ops.Relu.apply(self)
 
     def clamp(self, min=None, max=None):
@@ -484,8 +507,8 @@ class Tensor:
     def mean(self, dim=None, keepdim=False):
         """Mean over all elements or over ``dim``; floating-point tensors only."""
         if self.array.dtype.kind != "f":
-            raise RuntimeError("mean(): could not infer output dtype. Input dtype must be floating point, "
-                               f"but got {self.array.dtype}")
+            raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating point or "
+                               f"complex dtype. Got: {scalar_type(self.array.dtype)}")
         return ops.Mean.apply(self, dim=_dims(dim, self.array.ndim), keepdim=keepdim)
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -512,10 +535,18 @@ class Tensor:
             return _binary(ops.Maximum, self, dim, smallest=True)
         return self._extreme(dim, keepdim, smallest=True)
 
-    def _extreme(self, dim, keepdim, smallest):
+    def _extreme(self, dim, keepdim, smallest, name=None):
+        name = name or ("min" if smallest else "max")
         if dim is None:
+            if self.array.size == 0:
+                raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify "
+                                   "the reduction dim with the 'dim' argument.")
             return ops.Max.apply(self, smallest=smallest)
         dim = dim_index(dim, self.array.ndim)
+        if self.array.ndim == 0:  # one element, along a dimension of size 1 that the result never keeps
+            return self.reshape(1)._extreme(0, False, smallest, name)
+        if self.array.shape[dim] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {dim} to have non-zero size.")
         indices = (self.array.argmin if smallest else self.array.argmax)(axis=dim)
         out = ops.Max.apply(self, dim=dim, keepdim=keepdim, smallest=smallest, indices=indices)
         indices = np.expand_dims(indices, dim) if keepdim else indices
@@ -524,9 +555,12 @@ class Tensor:
 
     def argmax(self, dim=None, keepdim=False):
         """Index of the largest element (flattened), or indices along ``dim``."""
+        self._refuse_bool("argmax(): does not support bool input")
         if dim is None:
+            if self.array.size == 0:
+                raise IndexError("argmax(): Expected reduction dim to be specified for input.numel() == 0.")
             return Tensor._make(np.asarray(self.array.argmax()))
-        return self.max(dim, keepdim).indices
+        return self._extreme(dim, keepdim, smallest=False, name="argmax").indices
 
     # ----- shape ----------------------------------------------------------------------------
     def reshape(self, *shape):
@@ -579,18 +613,28 @@ class Tensor:
         if sorted(dims) != list(range(self.array.ndim)):
             raise RuntimeError(f"permute(): number of dims don't match or repeated dims: "
                                f"expected a permutation of {self.array.ndim} dims, but got {list(dims)}")
-        return self._viewing(ops.Permute.apply(self, dims=dims), lambda a: a.transpose(dims))
+        return self._permuted(dims, "PermuteBackward0")
+
+    def _permuted(self, dims, name):
+        """A view with the dimensions in the order ``dims``, recorded as torch's ``name`` for the operation."""
+        return self._viewing(ops.Permute.apply(self, dims=dims, name=name), lambda a: a.transpose(dims))
 
     def transpose(self, dim0, dim1):
         """Swap two dimensions."""
+        return self._swapped(dim0, dim1, "TransposeBackward0")
+
+    def _swapped(self, dim0, dim1, name):
         dims = list(range(self.array.ndim))
         dim0, dim1 = dim_index(dim0, self.array.ndim), dim_index(dim1, self.array.ndim)
-        dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
-        return self.permute(dims)
+        if dims:  # a 0-d tensor has only the one dimension of size 1 that torch sees in it: nothing to swap
+            dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
+        return self._permuted(tuple(dims), name)
 
     def t(self):
-        """Transpose of a 2-D tensor."""
-        return self.transpose(0, 1) if self.array.ndim == 2 else self
+        """Transpose of a tensor of at most 2 dimensions (one of fewer is itself, as a view)."""
+        if self.array.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.array.ndim}D")
+        return self._swapped(0, -1, "TBackward0")
 
     @property
     def T(self):
@@ -807,12 +851,14 @@ class MaxResult(tuple):
 
 def _dims(dim, ndim):
     """A reduction's ``dim`` (None, an int, or a tuple or list of ints) as NumPy axes, checked as torch checks it."""
-    if dim is None:
+    if dim is None or (isinstance(dim, (tuple, list)) and not dim):  # torch reduces over all for () as for None
         return None
     if isinstance(dim, (tuple, list)):
         axes = tuple(dim_index(d, ndim) for d in dim)
         repeated = next((d for d in axes if axes.count(d) > 1), None)
         if repeated is not None:
             raise RuntimeError(f"dim {repeated} appears multiple times in the list of dims")
-        return axes
-    return dim_index(dim, ndim)
+    else:
+        axes = dim_index(dim, ndim)
+    # To torch a 0-d tensor has one dimension of size 1, so a reduction along it changes nothing (NumPy's axis=()).
+    return () if ndim == 0 else axes

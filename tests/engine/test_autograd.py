@@ -111,6 +111,12 @@ GRAD_FN_CASES = {
     "gelu": lambda lib, x: lib.nn.functional.gelu(x, approximate="tanh"),
     "mse_loss": lambda lib, x: lib.nn.functional.mse_loss(x, lib.zeros(3, 4)),
     "mse_loss without reduction": lambda lib, x: lib.nn.functional.mse_loss(x, lib.zeros(3, 4), reduction="none"),
+    "transpose": lambda lib, x: x.transpose(0, 1),
+    "t": lambda lib, x: x.t(),
+    "t of a vector": lambda lib, x: x[0].t(),
+    "T": lambda lib, x: x.T,
+    "permute": lambda lib, x: x.permute(1, 0),
+    "sum along the dim of a 0-d tensor": lambda lib, x: x[0, 0].sum(0),
 }
 
 

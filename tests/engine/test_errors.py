@@ -155,6 +155,27 @@ SAME_TEXT = {
     "assign to a row of a leaf that needs grad": lambda lib: lib.zeros(4, 3, requires_grad=True).__setitem__(0, 1.0),
     "assign through an index to a leaf that needs grad": lambda lib: lib.zeros(4, 3, requires_grad=True).__setitem__(
         lib.tensor([0, 2]), 1.0),
+    "subtract a bool tensor": lambda lib: lib.ones(2) - lib.tensor([True, False]),
+    "subtract a bool mask from 1": lambda lib: 1 - (lib.ones(3) > 0.5),
+    "subtract a bool tensor, scaled": lambda lib: lib.ones(2).sub(lib.tensor([True, False]), alpha=2),
+    "subtract True": lambda lib: lib.ones(2) - True,
+    "subtract two bools": lambda lib: lib.tensor([True, False]) - True,
+    "negate a bool tensor": lambda lib: -lib.tensor([True]),
+    "abs of a bool tensor": lambda lib: lib.tensor([True]).abs(),
+    "relu of a bool tensor": lambda lib: F_(lib).relu(lib.tensor([True])),
+    "argmax of a bool tensor": lambda lib: lib.tensor([True, False]).argmax(),
+    "remainder of bools": lambda lib: lib.tensor([True]) % True,
+    "floor division of bools": lambda lib: lib.tensor([True]) // lib.tensor([True]),
+    "integer floor division by False": lambda lib: lib.tensor([3]) // lib.tensor([False]),
+    "integer remainder by zero": lambda lib: lib.tensor([3, 4]) % lib.tensor([1, 0]),
+    "mean of integers": lambda lib: lib.tensor([1, 2]).mean(),
+    "max of no elements": lambda lib: lib.zeros(0).max(),
+    "min along an empty dim": lambda lib: lib.zeros(0, 2).min(0),
+    "argmax of no elements": lambda lib: lib.zeros(0).argmax(),
+    "argmax along an empty dim": lambda lib: lib.zeros(0, 2).argmax(0),
+    "t of a 3-D tensor": lambda lib: lib.zeros(2, 2, 2).t(),
+    "a 0-d tensor's dim out of range": lambda lib: lib.tensor(1.0).sum(1),
+    "a 0-d tensor's dim twice": lambda lib: lib.tensor(1.0).sum((0, -1)),
 }
 
 

@@ -228,6 +228,49 @@ def test_reductions_match_torch_forward_and_backward(fn):
     assert_parity(fn, rand(2, 3, 4))
 
 
+@pytest.mark.parametrize("fn", [
+    lambda lib, x: x.sum(0), lambda lib, x: x.sum(-1, keepdim=True), lambda lib, x: x.sum(dim=(0,)),
+    lambda lib, x: x.mean(dim=0), lambda lib, x: x.max(0)[0], lambda lib, x: x.min(-1, keepdim=True).values,
+    lambda lib, x: x.var(0, correction=0), lambda lib, x: x.var(0),
+])
+def test_a_reduction_along_the_one_dimension_torch_sees_in_a_0d_tensor_changes_nothing(fn):
+    assert_parity(fn, np.array(1.5, dtype=np.float32))
+
+
+@pytest.mark.parametrize("fn", [lambda lib, x: x.sum(()), lambda lib, x: x.sum([]), lambda lib, x: x.mean(())])
+def test_an_empty_tuple_of_dims_reduces_over_every_dimension_as_in_torch(fn):
+    assert_parity(fn, rand(2, 3))
+
+
+@pytest.mark.parametrize("fn, arrays", [
+    (lambda lib, x: x.argmax(0, keepdim=True), [np.array(1.5, dtype=np.float32)]),
+    (lambda lib, x: x.transpose(0, -1), [np.array(1.5, dtype=np.float32)]),
+    (lambda lib, x: x.var(0), [np.zeros((2, 0), dtype=np.float32)]),
+    (lambda lib, x: x.std(1), [np.zeros((2, 0), dtype=np.float32)]),
+    # integer powers with a negative exponent, which NumPy refuses: 0 unless the base is 1 or -1
+    (lambda lib, x, y: x ** y, [np.array([2, 3, -2, 0, 1, -1]), np.array([-1])]),
+    (lambda lib, x, y: x ** y, [np.array([-1, -1, 2]), np.array([-3, 4, 0])]),
+    (lambda lib, x: 2 ** x, [np.array([-1, 0, 2])]),
+    # a floating-point division by an integer zero gives inf or nan; only an integer one is refused
+    (lambda lib, x, y: x // y, [np.array([1.5, -2.0, 3.0], dtype=np.float32), np.array([0, 0, 2])]),
+    (lambda lib, x, y: x % y, [np.array([1.5, -2.0, 3.0], dtype=np.float32), np.array([0, 0, 2])]),
+    # beside a tensor with dimensions, a 0-d tensor of the same kind promotes as a Python number would
+    (lambda lib, x, y: x + y, [rand(3), np.array(2.0)]),
+    (lambda lib, x, y: y - x, [rand(3), np.array(2.0)]),
+    (lambda lib, x, y: x * y, [np.array([1, 2], dtype=np.int32), np.array(3)]),
+    (lambda lib, x, y: x * y, [np.array([1, 2]), np.array(0.5)]),
+    (lambda lib, x, y: lib.where(x > 0, x, y), [rand(3), np.array(2.0)]),
+])
+def test_edge_cases_give_torchs_values_and_dtypes(fn, arrays):
+    assert_parity(fn, *arrays, grad=False)
+
+
+def test_an_empty_tensor_that_is_not_float32_prints_its_dtype_as_in_torch(torch):
+    for make in (lambda lib: lib.tensor([], dtype=lib.bool), lambda lib: lib.zeros(2, 0, dtype=lib.int64),
+                 lambda lib: lib.zeros(0), lambda lib: lib.zeros(0, dtype=lib.float64)):
+        assert repr(make(numtorch)) == repr(make(torch)).replace("torch.", "numtorch.")
+
+
 def test_max_with_dim_returns_values_and_indices_like_torch(torch):
     for keepdim in (False, True):
         ours = numtorch.tensor([[1.0, 5.0, 2.0], [7.0, 0.0, 3.0]]).max(dim=1, keepdim=keepdim)
