@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import coverage
 from ..dtypes import c_type, float16, float32, int32, int64, scalar_type, uint8
-from ..shapes import dim_index
+from ..shapes import dim_index, expanded_size
 from ..tensor import Tensor
 from . import _functions
 from .modules.utils import _pair, _single
@@ -39,6 +39,8 @@ def linear(input, weight, bias=None):
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{input.shape[-1]} and "
                            f"{weight.shape[-1]}x{weight.shape[0]}): the input has {input.shape[-1]} "
                            f"features but the weight expects in_features={weight.shape[-1]}")
+    if bias is not None:  # it is broadcast to the result (rows x out_features), and refused in torch's words
+        expanded_size(bias.shape, (math.prod(input.shape[:-1]), weight.shape[0]), bias.dtype)
     if bias is not None and bias.dtype != weight.dtype:
         raise RuntimeError(f"self and mat2 must have the same dtype, but got {scalar_type(bias.dtype)} and "
                            f"{scalar_type(weight.dtype)}")
@@ -86,12 +88,13 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, name):
                            "the same")
     if weight.dtype != input.dtype:
         raise RuntimeError(f"expected scalar type {scalar_type(input.dtype)} but found {scalar_type(weight.dtype)}")
-    for d in range(2):
-        padded = input.shape[2 + d] + 2 * padding[d]
-        if padded < dilation[d] * (weight.shape[2 + d] - 1) + 1:
-            raise RuntimeError(f"Calculated padded input size per channel: {padded}. Kernel size: "
-                               f"{dilation[d] * (weight.shape[2 + d] - 1) + 1}. Kernel size can't be greater "
-                               "than actual input size")
+    padded = [input.shape[2 + d] + 2 * padding[d] for d in range(2)]
+    kernel = [dilation[d] * (weight.shape[2 + d] - 1) + 1 for d in range(2)]
+    if padded[0] < kernel[0] or padded[1] < kernel[1]:
+        shown = slice(1, 2) if name == "conv1d" else slice(0, 2)  # conv1d runs as a conv2d of height one
+        raise RuntimeError(f"Calculated padded input size per channel: ({' x '.join(map(str, padded[shown]))}). "
+                           f"Kernel size: ({' x '.join(map(str, kernel[shown]))}). Kernel size can't be greater "
+                           "than actual input size")
     return _functions.Convolution.apply(input, weight, bias, stride=stride, padding=padding, dilation=dilation,
                                         groups=groups)
 
@@ -117,13 +120,20 @@ def _pool_geometry(input, kernel_size, stride, padding, dilation, ceil_mode, nam
     kernel = _pair(kernel_size)
     stride = kernel if stride is None or stride == [] else _pair(stride)
     padding, dilation = _pair(padding), _pair(dilation)
-    if any(2 * p > k for p, k in zip(padding, kernel)):
-        raise RuntimeError(f"{name}: pad should be at most half of effective kernel size, "
-                           f"but got pad={padding} and kernel_size={kernel}")
+    too_much = [d for d in range(2) if 2 * padding[d] > kernel[d]]
+    if too_much and dilation != (1, 1):  # torch checks a dilated max pooling elsewhere, in other words
+        raise RuntimeError(f"pad should be smaller than or equal to half of kernel size, but got padW = {padding[1]}, "
+                           f"padH = {padding[0]}, kW = {kernel[1]}, kH = {kernel[0]}")
+    if too_much:
+        d = too_much[0]
+        raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={padding[d]}, "
+                           f"kernel_size={kernel[d]} and dilation={dilation[d]}")
     out_size = tuple(_functions.output_size(input.shape[-2 + d], kernel[d], stride[d], padding[d], dilation[d])
                      for d in range(2))
     if min(out_size) < 1:
-        raise RuntimeError(f"{name}: given input size {list(input.shape)}, the output size {list(out_size)} is too small")
+        channels = input.shape[-3]
+        raise RuntimeError(f"Given input size: ({channels}x{input.shape[-2]}x{input.shape[-1]}). Calculated output "
+                           f"size: ({channels}x{out_size[0]}x{out_size[1]}). Output size is too small")
     return kernel, stride, padding, dilation, out_size
 
 
@@ -353,13 +363,12 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     reduction = _reduction(size_average, reduce, reduction)
     if target.dtype not in (int64, uint8):  # class indices
         raise RuntimeError(f"expected target dtype to be Long or Byte, but got {scalar_type(target.dtype)}")
-    if input.dim() == 1 and target.dim() == 0:  # unbatched: scores (C,), one class index
+    if input.dim() == 1:  # unbatched: scores (C,), one class index (0-d, or 1-D of size 1)
+        if target.dim() > 1 or target.numel() != 1:
+            raise ValueError(f"For 1D input, 1D target must have size 1, but got target size: {target.numel()}")
         out = nll_loss(input.unsqueeze(0), target.reshape(1), weight, ignore_index=ignore_index, reduction=reduction)
         return out.reshape(()) if reduction == "none" else out
-    if input.dim() != target.dim() + 1 or input.shape[0] != target.shape[0]:
-        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
-                         f"({target.shape[0] if target.dim() else 1}) and input of one more dimension than target, "
-                         f"but got input {list(input.shape)} and target {list(target.shape)}")
+    _check_target_shape(input, target)
     c = input.shape[1]
     bad = (target.array != ignore_index) & ((target.array < 0) | (target.array >= c))
     if bad.any():
@@ -374,11 +383,35 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
                                              ignore_index=ignore_index, reduction=reduction)
 
 
+def _check_target_shape(input, target):
+    """torch's checks, in its words, that ``target`` holds a class index for each score vector of ``input``
+    (N, C, d1, ...): its shape is (N, d1, ...)."""
+    batch = target.shape[0] if target.dim() else 0  # torch's count for a 0-d target
+    if input.shape[0] != batch:
+        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size ({batch}), but "
+                         f"got input {list(input.shape)} and target {list(target.shape)}")
+    if input.dim() == 2 and target.dim() != 1:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if input.dim() == 4 and target.dim() != 3:
+        raise RuntimeError(f"only batches of spatial targets supported (3D tensors) but got targets of dimension: "
+                           f"{target.dim()}")
+    if target.shape[1:] != input.shape[2:]:
+        if input.dim() == 4:
+            raise RuntimeError(f"size mismatch (got input: {list(input.shape)} , target: {list(target.shape)}")
+        raise RuntimeError(f"Expected target size {[input.shape[0], *input.shape[2:]]}, got {list(target.shape)}")
+
+
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
                   label_smoothing=0.0):
     """``nll_loss(log_softmax(input, 1), target)``: takes raw scores (logits), not probabilities."""
     if label_smoothing:
         raise NotImplementedError("cross_entropy: numtorch does not implement label_smoothing")
+    if input.shape == target.shape and input.dim() > 0:  # torch reads a target of the input's shape as probabilities
+        if target.dtype.kind == "f":
+            raise NotImplementedError("cross_entropy: numtorch does not implement class-probability targets (a "
+                                      "floating-point target of the input's shape); give class indices (int64)")
+        raise RuntimeError(f"Expected floating point type for target with class probabilities, got "
+                           f"{scalar_type(target.dtype)}")
     class_dim = 0 if input.dim() == 1 else 1
     return nll_loss(log_softmax(input, class_dim), target, weight, size_average, ignore_index, reduce, reduction)
 
