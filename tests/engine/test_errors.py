@@ -189,6 +189,7 @@ SAME_TEXT = {
                                                                  dilation=(1, 3)),
     "2-D target of a batch of scores": lambda lib: F_(lib).cross_entropy(lib.zeros(2, 3), lib.zeros(2, 1).long()),
     "target of the wrong size for unbatched scores": lambda lib: F_(lib).nll_loss(lib.zeros(3), lib.zeros(2).long()),
+    "2-D target of unbatched scores": lambda lib: F_(lib).cross_entropy(lib.zeros(3), lib.zeros(2, 1).long()),
     "target without the spatial dims": lambda lib: F_(lib).cross_entropy(lib.zeros(2, 3, 4), lib.zeros(2).long()),
     "target with other spatial dims": lambda lib: F_(lib).nll_loss(lib.zeros(2, 3, 4), lib.zeros(2, 4, 1).long()),
     "2-D target of images": lambda lib: F_(lib).cross_entropy(lib.zeros(2, 3, 4, 5), lib.zeros(2, 4).long()),

@@ -364,7 +364,9 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     if target.dtype not in (int64, uint8):  # class indices
         raise RuntimeError(f"expected target dtype to be Long or Byte, but got {scalar_type(target.dtype)}")
     if input.dim() == 1:  # unbatched: scores (C,), one class index (0-d, or 1-D of size 1)
-        if target.dim() > 1 or target.numel() != 1:
+        if target.dim() > 1:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        if target.numel() != 1:
             raise ValueError(f"For 1D input, 1D target must have size 1, but got target size: {target.numel()}")
         out = nll_loss(input.unsqueeze(0), target.reshape(1), weight, ignore_index=ignore_index, reduction=reduction)
         return out.reshape(()) if reduction == "none" else out
