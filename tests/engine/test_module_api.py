@@ -5,6 +5,7 @@ nn.Buffer, forward hooks ``with_kwargs``/``prepend``, ModuleDict, ParameterList,
 so the torch run checks the claim and the numtorch run checks the engine.
 """
 import importlib
+import re
 from collections import OrderedDict
 
 import pytest
@@ -587,3 +588,24 @@ def test_load_state_dict_calls_a_key_unexpected_unless_its_first_name_is_a_child
     model = lib.nn.Sequential(lib.nn.Linear(1, 1))
     result = model.load_state_dict({"0": lib.ones(1), "0.weight.x": lib.ones(1)}, strict=False)
     assert (result.missing_keys, result.unexpected_keys) == (["0.weight", "0.bias"], ["0", "0.weight.x"])
+
+
+def test_a_batch_norm_state_dict_without_its_count_loads_and_keeps_the_modules_own(lib):
+    norm = lib.nn.BatchNorm1d(2)
+    norm(lib.randn(4, 2))
+    state = {"weight": lib.ones(2), "bias": lib.zeros(2), "running_mean": lib.zeros(2), "running_var": lib.ones(2)}
+    result = norm.load_state_dict(state)
+    assert (result.missing_keys, result.unexpected_keys) == ([], [])
+    assert norm.num_batches_tracked.item() == 1
+
+
+def test_get_parameter_and_get_buffer_find_a_tensor_by_its_dotted_name_or_say_what_is_there(lib):
+    model = lib.nn.Sequential(lib.nn.Linear(1, 1), lib.nn.BatchNorm1d(2))
+    assert model.get_parameter("0.bias") is model[0].bias
+    assert model.get_buffer("1.running_mean") is model[1].running_mean
+    for get, target, message in [(model.get_parameter, "1.running_mean", "`running_mean` is not an nn.Parameter"),
+                                 (model.get_buffer, "0.bias", "`bias` is not a buffer"),
+                                 (model.get_parameter, "0.nope", "Linear has no attribute `nope`"),
+                                 (model.get_buffer, "nope.bias", "Sequential has no attribute `nope`")]:
+        with pytest.raises(AttributeError, match=f"^{re.escape(message)}$"):
+            get(target)

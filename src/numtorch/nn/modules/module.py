@@ -95,6 +95,9 @@ class Module:
         ...         return self.out(F.relu(self.hidden(x)))
     """
 
+    # Entries of the state a checkpoint may lack: loading keeps the module's own value and reports none missing.
+    _optional_state = ()
+
     def __init__(self):
         set_ = super().__setattr__
         set_("training", True)
@@ -322,6 +325,23 @@ class Module:
             module = module._modules[name]
         return module
 
+    def get_parameter(self, target):
+        """The parameter at the dotted name ``target`` ("0.bias")."""
+        return self._get_own(target, "_parameters", "an nn.Parameter")
+
+    def get_buffer(self, target):
+        """The buffer at the dotted name ``target`` ("1.running_mean")."""
+        return self._get_own(target, "_buffers", "a buffer")
+
+    def _get_own(self, target, kind, what):
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
+        if name not in getattr(module, kind):
+            raise AttributeError(f"`{name}` is not {what}")
+        return getattr(module, kind)[name]
+
     # ----- modes and gradients ----------------------------------------------------------------------
     def train(self, mode=True):
         """Set the ``training`` flag on this module and every descendant; returns ``self``."""
@@ -440,7 +460,7 @@ class Module:
                     head, dot, _ = key[len(prefix):].partition(".")
                     if head not in (module._modules if dot else own):
                         unexpected.append(key)
-        missing = [key for key, *_ in slots if key not in state_dict]
+        missing = [key for key, module, name, _ in slots if key not in state_dict and name not in module._optional_state]
         errors = []
         for key, _, _, target in slots:
             if key not in state_dict:
