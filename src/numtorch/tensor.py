@@ -8,6 +8,7 @@ that produced it (see :mod:`numtorch.autograd`). The functions that make tensors
 import copy
 import math
 import numbers
+import warnings
 
 import numpy as np
 
@@ -513,15 +514,22 @@ class Tensor:
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
         """Variance over all elements or over ``dim``; unbiased (``correction=1``) unless told otherwise."""
+        return self._variance(dim, unbiased, keepdim, correction, "var")
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        """Square root of :meth:`var`."""
+        return self._variance(dim, unbiased, keepdim, correction, "std").sqrt()
+
+    def _variance(self, dim, unbiased, keepdim, correction, name):
         if self.array.dtype.kind != "f":
             raise RuntimeError("std and var only support floating point and complex dtypes")
         if correction is None:
             correction = 1 if unbiased is None or unbiased else 0
-        return ops.Var.apply(self, dim=_dims(dim, self.array.ndim), correction=correction, keepdim=keepdim)
-
-    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
-        """Square root of :meth:`var`."""
-        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+        out = ops.Var.apply(self, dim=_dims(dim, self.array.ndim), correction=correction, keepdim=keepdim)
+        if self.array.size // max(out.array.size, 1) - correction <= 0:  # the result is inf or nan: torch says why
+            warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the "
+                          "reduction factor (input numel divided by output numel).", UserWarning, stacklevel=3)
+        return out
 
     def max(self, dim=None, keepdim=False):
         """``max()`` is the largest element; ``max(dim)`` returns ``(values, indices)``."""

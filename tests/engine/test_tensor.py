@@ -233,6 +233,8 @@ def test_reductions_match_torch_forward_and_backward(fn):
     lambda lib, x: x.mean(dim=0), lambda lib, x: x.max(0)[0], lambda lib, x: x.min(-1, keepdim=True).values,
     lambda lib, x: x.var(0, correction=0), lambda lib, x: x.var(0),
 ])
+@pytest.mark.filterwarnings("ignore:.*degrees of freedom is <= 0:UserWarning")  # each library's, for x.var(0)
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NumPy's 0 / 0, which numtorch silences outside the tests
 def test_a_reduction_along_the_one_dimension_torch_sees_in_a_0d_tensor_changes_nothing(fn):
     assert_parity(fn, np.array(1.5, dtype=np.float32))
 
@@ -261,8 +263,20 @@ def test_an_empty_tuple_of_dims_reduces_over_every_dimension_as_in_torch(fn):
     (lambda lib, x, y: x * y, [np.array([1, 2]), np.array(0.5)]),
     (lambda lib, x, y: lib.where(x > 0, x, y), [rand(3), np.array(2.0)]),
 ])
+@pytest.mark.filterwarnings("ignore:.*degrees of freedom is <= 0:UserWarning")  # each library's
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NumPy's inf and nan, which numtorch silences outside the tests
 def test_edge_cases_give_torchs_values_and_dtypes(fn, arrays):
     assert_parity(fn, *arrays, grad=False)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("name, fn", [("var", lambda lib: lib.tensor(1.0).var()),
+                                      ("std", lambda lib: lib.zeros(2, 3).std(1, correction=3)),
+                                      ("var", lambda lib: lib.zeros(2, 0).var(0))])
+def test_a_variance_without_degrees_of_freedom_warns_in_torchs_words(lib, name, fn):
+    with pytest.warns(UserWarning, match=rf"^{name}\(\): degrees of freedom is <= 0. Correction should be strictly less "
+                                         r"than the reduction factor \(input numel divided by output numel\)."):
+        fn(lib)
 
 
 def test_an_empty_tensor_that_is_not_float32_prints_its_dtype_as_in_torch(torch):
