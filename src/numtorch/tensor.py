@@ -8,6 +8,7 @@ that produced it (see :mod:`numtorch.autograd`). The functions that make tensors
 import copy
 import math
 import numbers
+import re
 import warnings
 
 import numpy as np
@@ -667,7 +668,11 @@ class Tensor:
 
     def __getitem__(self, index):
         index = tuple(_unwrap(i) for i in index) if isinstance(index, tuple) else _unwrap(index)
-        return self._viewing(ops.GetItem.apply(self, index=index), lambda a: a[index])
+        try:
+            out = ops.GetItem.apply(self, index=index)
+        except IndexError as error:
+            raise _index_error(error, index, self.array.shape) from None
+        return self._viewing(out, lambda a: a[index])
 
     # ----- views ---------------------------------------------------------------------------------
     # (base, function, version, made without grad): this tensor is function(base.array), in base's memory; its
@@ -739,6 +744,8 @@ class Tensor:
         except ValueError:
             check_assignable(np.shape(_unwrap(value)), self.array[index].shape, self.dtype, advanced)  # torch's words
             raise
+        except IndexError as error:
+            raise _index_error(error, index, self.array.shape) from None
         self._version[0] += 1
 
     # ----- in place ---------------------------------------------------------------------------
@@ -855,6 +862,33 @@ class MaxResult(tuple):
 
     def __repr__(self):
         return f"numtorch.return_types.{self.name}(\nvalues={self.values!r},\nindices={self.indices!r})"
+
+
+def _index_error(error, index, shape):
+    """NumPy's IndexError for indexing an array of ``shape`` with ``index``, in torch's words where NumPy's differ
+    (the dimension an index is out of bounds for is the tensor's own, which torch counts otherwise past a None or
+    an index tensor)."""
+    message = str(error)
+    parts = index if isinstance(index, tuple) else (index,)
+    if found := re.fullmatch(r"index (-?\d+) is out of bounds for axis (\d+) with size (\d+)", message):
+        message = "index {} is out of bounds for dimension {} with size {}".format(*found.groups())
+    elif message.startswith("too many indices for array"):
+        message = f"too many indices for tensor of dimension {len(shape)}"
+    elif message.startswith("shape mismatch: indexing arrays could not be broadcast together with shapes"):
+        shapes = [[int(n) for n in found.split(",") if n.strip()] for found in re.findall(r"\(([\d, ]*)\)", message)]
+        message = ("shape mismatch: indexing tensors could not be broadcast together with shapes "
+                   + ", ".join(map(str, shapes)))
+    elif (found := re.match(r"boolean index did not match indexed array along axis (\d+); .* boolean axis is (\d+)",
+                            message)) and np.ndim(parts[0]) and np.asarray(parts[0]).dtype == bool_:
+        axis, size = (int(n) for n in found.groups())
+        mask = np.shape(parts[0])  # a mask that leads the index: its dimensions are the tensor's first
+        if axis < len(mask) and mask[axis] == size:
+            message = (f"The shape of the mask {list(mask)} at index {axis} does not match the shape of the indexed "
+                       f"tensor {list(shape)} at index {axis}")
+    elif message.startswith("only integers, slices") and (odd := [p for p in parts if isinstance(p, float)]):
+        message = ("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid indices "
+                   f"(got {type(odd[0]).__name__})")
+    return IndexError(message)
 
 
 def _dims(dim, ndim):

@@ -195,6 +195,14 @@ SAME_TEXT = {
     "2-D target of images": lambda lib: F_(lib).cross_entropy(lib.zeros(2, 3, 4, 5), lib.zeros(2, 4).long()),
     "target of other images": lambda lib: F_(lib).cross_entropy(lib.zeros(2, 3, 4, 5), lib.zeros(2, 4, 6).long()),
     "integer target of the scores' shape": lambda lib: F_(lib).cross_entropy(lib.zeros(2, 3), lib.zeros(2, 3).long()),
+    "index out of bounds": lambda lib: lib.zeros(2, 3)[:, 7],
+    "negative index out of bounds": lambda lib: lib.zeros(2, 3)[-3],
+    "index tensor out of bounds": lambda lib: lib.zeros(2, 3)[lib.tensor([0, 5])],
+    "assign out of bounds": lambda lib: lib.zeros(2, 3).__setitem__((0, 4), 1.0),
+    "too many indices": lambda lib: lib.zeros(2, 3)[0, 1, 2],
+    "mask of another shape": lambda lib: lib.zeros(2, 3)[lib.ones(3, 3) > 0],
+    "float index": lambda lib: lib.zeros(2, 3)[1.5],
+    "index tensors that do not broadcast": lambda lib: lib.zeros(4, 3)[lib.tensor([0, 1, 2]), lib.tensor([0, 1])],
 }
 
 
