@@ -5,7 +5,7 @@ import numpy as np
 from . import ops
 from .dtypes import promote, promote_tensors
 from .factories import tensor
-from .shapes import dim_index
+from .shapes import check_broadcast, dim_index
 from .tensor import Tensor
 
 
@@ -14,6 +14,9 @@ def cat(tensors, dim=0):
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("cat(): expected a non-empty list of Tensors")
+    zero_dimensional = next((i for i, t in enumerate(tensors) if t.dim() == 0), None)
+    if zero_dimensional is not None:
+        raise RuntimeError(f"zero-dimensional tensor (at position {zero_dimensional}) cannot be concatenated")
     dim = dim_index(dim, tensors[0].dim())
     for i, t in enumerate(tensors[1:], start=1):
         if t.dim() != tensors[0].dim():
@@ -41,9 +44,10 @@ def stack(tensors, dim=0):
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
-    shapes = {t.shape for t in tensors}
-    if len(shapes) > 1:
-        raise RuntimeError(f"stack expects each tensor to be equal size, but got {sorted(map(tuple, shapes))}")
+    other = next((i for i, t in enumerate(tensors) if t.shape != tensors[0].shape), None)
+    if other is not None:
+        raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(tensors[0].shape)} at entry 0 "
+                           f"and {list(tensors[other].shape)} at entry {other}")
     return ops.Stack.apply(*_promoted(tensors), dim=dim_index(dim, tensors[0].dim() + 1))
 
 
@@ -57,7 +61,13 @@ def where(condition, input, other):
         dtype = promote(input.dtype, other)
     if not isinstance(other, Tensor):
         other = tensor(other, dtype=dtype)
-    out = ops.Where.apply(input, other, condition=np.asarray(condition, dtype=np.bool_))
+    condition = np.asarray(condition, dtype=np.bool_)
+    try:
+        out = ops.Where.apply(input, other, condition=condition)
+    except ValueError:  # torch's words, if shapes that do not broadcast were the problem
+        check_broadcast(condition.shape, input.array.shape)
+        check_broadcast(np.broadcast_shapes(condition.shape, input.array.shape), other.array.shape)
+        raise
     return out if out.array.dtype == dtype else out.type(dtype)
 
 
@@ -68,7 +78,12 @@ def equal(input, other):
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     """True if every element of ``input`` is within ``atol + rtol * |other|`` of ``other``."""
-    return bool(np.allclose(input.array, np.asarray(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+    other = np.asarray(other)
+    try:
+        return bool(np.allclose(input.array, other, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    except ValueError:
+        check_broadcast(input.array.shape, other.shape)  # torch's words, if that was the problem
+        raise
 
 
 def is_tensor(obj):

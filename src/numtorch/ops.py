@@ -129,6 +129,7 @@ class FloorDivide(Function):
 def _refuse_integer_division(a, b, kernel):
     """torch's refusals of a division whose result is an integer: by zero (NumPy would warn and give 0), and of
     two booleans (``kernel`` is the name torch's error gives it). A floating-point one gives inf or nan."""
+    np.broadcast_shapes(a.shape, b.shape)  # shapes that do not broadcast are refused first, as in torch
     kind = np.result_type(a, b).kind
     if kind == "b":
         raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')

@@ -40,6 +40,14 @@ def new_size(size):
     return shape
 
 
+def check_broadcast(a, b):
+    """Raise torch's error unless shapes ``a`` and ``b`` broadcast together."""
+    for i in range(1, min(len(a), len(b)) + 1):
+        if a[-i] != b[-i] and 1 not in (a[-i], b[-i]):
+            raise RuntimeError(f"The size of tensor a ({a[-i]}) must match the size of tensor b ({b[-i]}) "
+                               f"at non-singleton dimension {max(len(a), len(b)) - i}")
+
+
 def expanded_size(shape, sizes, dtype):
     """``sizes`` with each -1 replaced by the size it keeps, after checking, as torch does, that a tensor of
     ``shape`` and ``dtype`` can be expanded (broadcast) to it."""
@@ -54,6 +62,10 @@ def expanded_size(shape, sizes, dtype):
             raise RuntimeError(f"The expanded size of the tensor ({target}) must match the existing size ({n}) at "
                                f"non-singleton dimension {offset + i}.  Target sizes: {list(sizes)}.  Tensor sizes: "
                                f"{list(shape)}")
+    leading = next((i for i in range(offset) if sizes[i] == -1), None)
+    if leading is not None:
+        raise RuntimeError(f"The expanded size of the tensor (-1) isn't allowed in a leading, non-existing dimension "
+                           f"{leading}")
     return tuple(shape[i - offset] if n == -1 and i >= offset else n for i, n in enumerate(sizes))
 
 

@@ -17,7 +17,7 @@ from . import autograd, ops, saved_values
 from .dtypes import bool_, c_type, default_dtype, float32, float64, int64, promote, promote_tensors, scalar_type
 from .grad_mode import is_grad_enabled
 from .random import generator
-from .shapes import Size, check_assignable, dim_index, expanded_size, shape_args
+from .shapes import Size, check_assignable, check_broadcast, dim_index, expanded_size, shape_args
 
 
 def _result_dtype(a, b):
@@ -38,7 +38,7 @@ def _binary(fn, a, b, **options):
     try:
         out = fn.apply(a, b, **options)
     except ValueError:
-        _check_broadcast(a.array.shape, b.array.shape)  # torch's words, if that was the problem
+        check_broadcast(a.array.shape, b.array.shape)  # torch's words, if that was the problem
         raise
     if out.array.dtype != dtype:
         out.array = out.array.astype(dtype)
@@ -56,11 +56,14 @@ def _refuse_bool_subtraction(a, b):
                            "invert a mask, use the `~` or `logical_not()` operator instead.")
 
 
-def _check_broadcast(a, b):
-    for i in range(1, min(len(a), len(b)) + 1):
-        if a[-i] != b[-i] and 1 not in (a[-i], b[-i]):
-            raise RuntimeError(f"The size of tensor a ({a[-i]}) must match the size of tensor b ({b[-i]}) "
-                               f"at non-singleton dimension {max(len(a), len(b)) - i}")
+def _compare(compare, a, b):
+    """A comparison of tensor ``a`` with ``b``, a tensor or a number: a bool tensor, with no gradient."""
+    other = _unwrap(b)
+    try:
+        return Tensor._make(np.asarray(compare(a.array, other)))
+    except ValueError:
+        check_broadcast(a.array.shape, np.shape(other))  # torch's words, if that was the problem
+        raise
 
 
 def _matmul_dtype_message(a, b, a_dims: int, b_dims: int) -> str:
@@ -73,6 +76,22 @@ def _matmul_dtype_message(a, b, a_dims: int, b_dims: int) -> str:
     if b_dims == 2:
         return f"expected m1 and m2 to have the same dtype, but got: {c_type(a)} != {c_type(b)}"
     return f"expected scalar type {scalar_type(a)} but found {scalar_type(b)}"
+
+
+def _matmul_shape_message(a, b):
+    """torch's words for a product of shapes ``a`` and ``b`` whose inner sizes differ: they name the kernel the ranks
+    pick (a dot product, a matrix times a vector, two matrices, two batches of matrices)."""
+    rows = math.prod(a[:-1])
+    if len(a) == len(b) == 1:
+        return (f"inconsistent tensor size, expected tensor [{a[0]}] and src [{b[0]}] to have the same number of "
+                f"elements, but got {a[0]} and {b[0]} elements respectively")
+    if len(b) == 1:
+        return f"size mismatch, got input ({rows}), mat ({rows}x{a[-1]}), vec ({b[0]})"
+    if len(b) == 2:
+        return f"mat1 and mat2 shapes cannot be multiplied ({rows}x{a[-1]} and {b[0]}x{b[1]})"
+    batch = math.prod(np.broadcast_shapes(a[:-2], b[:-2]))
+    return (f"Expected size for first two dimensions of batch2 tensor to be: [{batch}, {a[-1]}] but got: "
+            f"[{batch}, {b[-2]}].")
 
 
 def _unwrap(value):
@@ -185,7 +204,11 @@ class Tensor:
 
     def size(self, dim=None):
         """The shape as a ``numtorch.Size``, or its length along ``dim``."""
-        return self.shape if dim is None else self.array.shape[dim]
+        if dim is None:
+            return self.shape
+        if self.array.ndim == 0:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+        return self.array.shape[dim_index(dim, self.array.ndim)]
 
     @property
     def dtype(self):
@@ -250,7 +273,8 @@ class Tensor:
 
     def __bool__(self):
         if self.array.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with {self.array.size} values is ambiguous")
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous" if self.array.size
+                               else "Boolean value of Tensor with no values is ambiguous")
         return bool(self.array.item())
 
     def __len__(self):
@@ -390,11 +414,12 @@ class Tensor:
         if self.array.ndim == 0 or other.array.ndim == 0:
             raise RuntimeError("both arguments to matmul need to be at least 1D, "
                                f"but they are {self.array.ndim}D and {other.array.ndim}D")
-        inner = other.shape[0] if other.array.ndim == 1 else other.shape[-2]
-        if self.shape[-1] != inner:
-            rows = self.array.size // self.shape[-1] if self.shape[-1] else 0
-            cols = other.shape[-1] if other.array.ndim > 1 else 1
-            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{self.shape[-1]} and {inner}x{cols})")
+        if self.array.ndim == other.array.ndim == 1 and self.dtype != other.dtype:  # torch's dot checks this first
+            raise RuntimeError(_matmul_dtype_message(self.dtype, other.dtype, 1, 1))
+        if other.array.ndim > 2:  # batched: the batch dimensions must broadcast
+            check_broadcast(self.array.shape[:-2], other.array.shape[:-2])
+        if self.shape[-1] != (other.shape[0] if other.array.ndim == 1 else other.shape[-2]):
+            raise RuntimeError(_matmul_shape_message(self.array.shape, other.array.shape))
         if self.dtype != other.dtype:  # torch promotes elementwise ops, never a matrix product
             raise RuntimeError(_matmul_dtype_message(self.dtype, other.dtype, self.array.ndim, other.array.ndim))
         return ops.MatMul.apply(self, other)
@@ -435,22 +460,22 @@ class Tensor:
 
     # comparisons give bool tensors and never gradients
     def __eq__(self, other):
-        return Tensor._make(np.asarray(self.array == _unwrap(other)))
+        return _compare(np.equal, self, other)
 
     def __ne__(self, other):
-        return Tensor._make(np.asarray(self.array != _unwrap(other)))
+        return _compare(np.not_equal, self, other)
 
     def __lt__(self, other):
-        return Tensor._make(np.asarray(self.array < _unwrap(other)))
+        return _compare(np.less, self, other)
 
     def __le__(self, other):
-        return Tensor._make(np.asarray(self.array <= _unwrap(other)))
+        return _compare(np.less_equal, self, other)
 
     def __gt__(self, other):
-        return Tensor._make(np.asarray(self.array > _unwrap(other)))
+        return _compare(np.greater, self, other)
 
     def __ge__(self, other):
-        return Tensor._make(np.asarray(self.array >= _unwrap(other)))
+        return _compare(np.greater_equal, self, other)
 
     # ----- elementwise functions --------------------------------------------------------------
     def exp(self):
@@ -872,6 +897,14 @@ def _index_error(error, index, shape):
     parts = index if isinstance(index, tuple) else (index,)
     if found := re.fullmatch(r"index (-?\d+) is out of bounds for axis (\d+) with size (\d+)", message):
         message = "index {} is out of bounds for dimension {} with size {}".format(*found.groups())
+    elif message.startswith("too many indices for array") and not shape and parts == (parts[0],) and isinstance(
+            parts[0], slice):
+        message = "slice() cannot be applied to a 0-dim tensor."
+    elif message.startswith("too many indices for array") and not shape and parts == (parts[0],) and isinstance(
+            parts[0], numbers.Integral):
+        message = (f"index {parts[0]} is out of bounds for dimension 0 with size 0" if parts[0] else
+                   "invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in C++ to "
+                   "convert a 0-dim tensor to a number")
     elif message.startswith("too many indices for array"):
         message = f"too many indices for tensor of dimension {len(shape)}"
     elif message.startswith("shape mismatch: indexing arrays could not be broadcast together with shapes"):
