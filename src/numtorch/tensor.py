@@ -524,6 +524,10 @@ class Tensor:
         dtype = self.array.dtype
         for bound in (min, max):
             dtype = dtype if bound is None else promote(dtype, bound)  # an integer tensor clamped to 0.5 is float32
+        if dtype == bool_:
+            kernel = "clamp_scalar_cpu" if min is not None and max is not None else \
+                "clamp_min_scalar_cpu" if min is not None else "clamp_max_scalar_cpu"
+            raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
         return ops.Clamp.apply(self.type(dtype), min=min, max=max)
 
     # ----- reductions ---------------------------------------------------------------------------
@@ -639,7 +643,8 @@ class Tensor:
         if (-1 not in sizes and known != shape[dim]) or (-1 in sizes and (known == 0 or shape[dim] % known)):
             raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {dim} "
                                f"({shape[dim]}) in the input tensor")
-        return self.reshape(shape[:dim] + tuple(sizes) + shape[dim + 1:])
+        sizes = tuple(shape[dim] // known if s == -1 else s for s in sizes)  # -1 from this dim, not from every element
+        return self.reshape(shape[:dim] + sizes + shape[dim + 1:])
 
     def permute(self, *dims):
         """Reorder the dimensions."""

@@ -247,6 +247,7 @@ def test_an_empty_tuple_of_dims_reduces_over_every_dimension_as_in_torch(fn):
 @pytest.mark.parametrize("fn, arrays", [
     (lambda lib, x: x.argmax(0, keepdim=True), [np.array(1.5, dtype=np.float32)]),
     (lambda lib, x: x.transpose(0, -1), [np.array(1.5, dtype=np.float32)]),
+    (lambda lib, x: x.unflatten(0, (1, -1)), [np.zeros((1, 0), dtype=np.float32)]),
     (lambda lib, x: x.var(0), [np.zeros((2, 0), dtype=np.float32)]),
     (lambda lib, x: x.std(1), [np.zeros((2, 0), dtype=np.float32)]),
     # integer powers with a negative exponent, which NumPy refuses: 0 unless the base is 1 or -1
