@@ -902,16 +902,17 @@ def _index_error(error, index, shape):
     parts = index if isinstance(index, tuple) else (index,)
     if found := re.fullmatch(r"index (-?\d+) is out of bounds for axis (\d+) with size (\d+)", message):
         message = "index {} is out of bounds for dimension {} with size {}".format(*found.groups())
-    elif message.startswith("too many indices for array") and not shape and parts == (parts[0],) and isinstance(
-            parts[0], slice):
-        message = "slice() cannot be applied to a 0-dim tensor."
-    elif message.startswith("too many indices for array") and not shape and parts == (parts[0],) and isinstance(
-            parts[0], numbers.Integral):
-        message = (f"index {parts[0]} is out of bounds for dimension 0 with size 0" if parts[0] else
-                   "invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in C++ to "
-                   "convert a 0-dim tensor to a number")
     elif message.startswith("too many indices for array"):
-        message = f"too many indices for tensor of dimension {len(shape)}"
+        alone = parts[0] if len(parts) == 1 and not shape else None  # the one index into a 0-d tensor
+        if isinstance(alone, slice):
+            message = "slice() cannot be applied to a 0-dim tensor."
+        elif isinstance(alone, numbers.Integral) and alone == 0:  # loss[0], from code older than PyTorch 0.4
+            message = ("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in C++ "
+                       "to convert a 0-dim tensor to a number")
+        elif isinstance(alone, numbers.Integral):
+            message = f"index {alone} is out of bounds for dimension 0 with size 0"
+        else:
+            message = f"too many indices for tensor of dimension {len(shape)}"
     elif message.startswith("shape mismatch: indexing arrays could not be broadcast together with shapes"):
         shapes = [[int(n) for n in found.split(",") if n.strip()] for found in re.findall(r"\(([\d, ]*)\)", message)]
         message = ("shape mismatch: indexing tensors could not be broadcast together with shapes "
