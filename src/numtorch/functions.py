@@ -59,7 +59,6 @@ def where(condition, input, other):
         dtype = promote_tensors(input.dtype, input.dim(), other.dtype, other.dim())
     else:
         dtype = promote(input.dtype, other)
-    if not isinstance(other, Tensor):
         other = tensor(other, dtype=dtype)
     condition = np.asarray(condition, dtype=np.bool_)
     try:
