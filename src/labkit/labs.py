@@ -109,7 +109,8 @@ class Lab:
         nb = nbformat.v4.new_notebook(cells=cells)
         nb.metadata["kernelspec"] = {"display_name": DISPLAY_NAME, "language": "python", "name": KERNEL_NAME}
         nb.metadata["language_info"] = {"name": "python"}
-        nb.metadata["labkit"] = {"lab": self.name}
+        # The title and checks let a first cell show progress where the labs' sources are not (the browser lab).
+        nb.metadata["labkit"] = {"lab": self.name, "title": self.title, "checks": self.checks_module}
         return nb
 
 

@@ -14,6 +14,7 @@ Per task, the most recently run cell that checked it (a check cell or the summar
 from __future__ import annotations
 
 import importlib
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from labkit.labs import Lab
 
 # labkit.labs (jupytext) and nbformat are imported where they are used: the browser lab has
-# neither, and its labs' first cell must still run.
+# neither, nor the labs' sources, and its labs' first cell must still show where the lab stands.
 
 DONE, PARTLY_DONE, NOT_STARTED = "done", "partly done", "not started"
 
@@ -61,9 +62,10 @@ def saved_results(nb) -> list[dict]:
     return [result for _, result in sorted(found, key=lambda pair: pair[0])]
 
 
-def task_states(lab: Lab, nb) -> list[TaskStatus]:
-    """Where each task of `lab` stands in notebook `nb` (None: no notebook)."""
-    tasks = importlib.import_module(f"labkit.checks.{lab.checks_module}").bank.tasks
+def task_states(checks_module: str, nb) -> list[TaskStatus]:
+    """Where each task of the lab checked by `labkit.checks.<checks_module>` stands in notebook `nb` (None: no
+    notebook)."""
+    tasks = importlib.import_module(f"labkit.checks.{checks_module}").bank.tasks
     latest: dict[int, list[dict]] = {}
     for result in saved_results(nb) if nb is not None else []:
         for task in {c.get("task") for c in result["checks"]}:
@@ -106,8 +108,14 @@ def lab_lines(lab: Lab, folder: Path, labs: list[Lab]) -> list[str]:
     nb = _read(path)
     if nb is None:
         return [f"{lab.title}: {path.name} is not a readable notebook"]
-    states = task_states(lab, nb)
-    return [f"{lab.title} ({path.name}): {lab_state(states)}"] + [f"  {s}" for s in states]
+    return progress_lines(lab.title, lab.checks_module, path, nb)
+
+
+def progress_lines(title: str, checks_module: str, path: Path, nb) -> list[str]:
+    """Where the lab of that title and checks module stands in notebook `nb`, read from `path`: a line, then one
+    per task."""
+    states = task_states(checks_module, nb)
+    return [f"{title} ({path.name}): {lab_state(states)}"] + [f"  {s}" for s in states]
 
 
 def folder_report(folder: str | os.PathLike = "workspace", labs: list[Lab] | None = None) -> str:
@@ -129,8 +137,8 @@ def show(lab_name: str, folder: str | os.PathLike = ".") -> None:
         from labkit.labs import load_labs
 
         labs = load_labs()
-    except (FileNotFoundError, ImportError) as error:  # no lab sources here, e.g. in the browser lab
-        print(f"no progress to show: {error}")
+    except (FileNotFoundError, ImportError):  # no lab sources here, e.g. in the browser lab
+        show_from_the_notebook(lab_name, Path(folder))
         return
     lab = next((lab for lab in labs if lab.name == lab_name), None)
     if lab is None:
@@ -140,6 +148,26 @@ def show(lab_name: str, folder: str | os.PathLike = ".") -> None:
         print(f"{lab.title}: no saved copy of this notebook in {Path(folder).resolve()} to read progress from")
         return
     print("\n".join(lab_lines(lab, Path(folder), labs)))
+    print("(as this notebook was last saved: run its check cells and save it to update)")
+
+
+def show_from_the_notebook(lab_name: str, folder: Path) -> None:
+    """Without the labs' sources (the browser lab): where the lab stands, from its notebook alone, whose metadata
+    names the lab's title and checks as `labkit release` wrote them."""
+    path = folder / f"{lab_name}.ipynb"
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        meta = nb["metadata"]["labkit"]
+        title, checks_module = meta["title"], meta["checks"]
+        lines = progress_lines(title, checks_module, path, nb)
+    except FileNotFoundError:
+        print(f"no progress to show: no saved copy of {path.name} in {folder.resolve()} to read it from")
+        return
+    except Exception as error:  # a learner's file may be anything; status only reports
+        print(f"no progress to show: {path.name} does not name its lab's checks as a released notebook does "
+              f"({type(error).__name__}: {error})")
+        return
+    print("\n".join(lines))
     print("(as this notebook was last saved: run its check cells and save it to update)")
 
 

@@ -599,6 +599,17 @@ def test_a_batch_norm_state_dict_without_its_count_loads_and_keeps_the_modules_o
     assert norm.num_batches_tracked.item() == 1
 
 
+def test_a_state_dict_records_each_modules_format_and_one_of_batch_norms_second_must_hold_the_count(lib):
+    model = lib.nn.Sequential(lib.nn.Linear(2, 2), lib.nn.BatchNorm1d(2), lib.nn.ModuleList([lib.nn.ReLU()]))
+    state = model.state_dict()
+    assert dict(state._metadata) == {"": {"version": 1}, "0": {"version": 1}, "1": {"version": 2},
+                                     "2": {"version": 1}, "2.0": {"version": 1}}
+    del state["1.num_batches_tracked"]
+    assert model.load_state_dict(state, strict=False).missing_keys == ["1.num_batches_tracked"]
+    state._metadata["1"]["version"] = 1  # saved before the count existed
+    assert model.load_state_dict(state).missing_keys == []
+
+
 def test_get_parameter_and_get_buffer_find_a_tensor_by_its_dotted_name_or_say_what_is_there(lib):
     model = lib.nn.Sequential(lib.nn.Linear(1, 1), lib.nn.BatchNorm1d(2))
     assert model.get_parameter("0.bias") is model[0].bias

@@ -6,6 +6,7 @@ requirements' distributions linked in from this environment, so that nothing is 
 numtorch alone imports and its `labkit` command says what to install, and numtorch[labkit] runs labkit.
 """
 import ast
+import json
 import importlib.metadata as metadata
 import os
 import re
@@ -163,3 +164,23 @@ def test_what_the_labs_and_pages_import_from_labkit_imports_without_jupytext_or_
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("no progress to show") == len(first_cells), result.stdout
+
+
+def test_without_the_labs_sources_a_lab_s_first_cell_reads_progress_from_its_released_notebook(tmp_path):
+    from labkit.labs import load_labs, release
+    from labkit.report import MIMETYPE
+
+    labs = load_labs(ROOT / "labs")
+    list(release(tmp_path, labs))  # what the browser lab serves, beside the cells that run there
+    saved = json.loads((tmp_path / "2_dropout.ipynb").read_text())  # as if task 1's check cell had run and passed
+    result = {"checks": [{"task": 1, "passed": True, "message": ""}], "ran_at": 1.0}
+    check_cell = [cell for cell in saved["cells"] if cell["cell_type"] == "code"][-1]
+    check_cell["outputs"] = [{"output_type": "display_data", "data": {MIMETYPE: result}, "metadata": {}}]
+    (tmp_path / "2_dropout.ipynb").write_text(json.dumps(saved))
+    code = "\n".join([BLOCK, "from labkit import status", *(f"status.show({lab.name!r})" for lab in labs)])
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    for lab in labs:
+        state = "partly done" if lab.name == "2_dropout" else "not started"
+        assert f"{lab.title} ({lab.name}.ipynb): {state}\n" in result.stdout, result.stdout
+    assert "no progress to show" not in result.stdout

@@ -129,6 +129,8 @@ def test_a_lab_runs_its_public_checks_to_the_summary_in_the_browser(site_page, l
     # A student notebook is blank: the checks run, and say so.
     assert re.search(r"Lab \d · .*: the public checks give 0/\d+ points", summary.inner_text())
     assert any("not written yet" in text for text in outputs(page))
+    # The first cell reads where the lab stands from the notebook itself: the browser lab has no lab sources.
+    assert any(re.match(r"Lab \d · .* \(\w+\.ipynb\): not started\n", text) for text in outputs(page)), outputs(page)
     assert page.locator('[data-mime-type="application/vnd.jupyter.stderr"]').count() == 0
     assert browser_problems(visit) == []
 

@@ -9,9 +9,9 @@ from .module import Module
 class _BatchNorm(Module):
     """What BatchNorm1d and BatchNorm2d share. They differ only in the input ranks they accept."""
 
-    # A state dict without the count loads, keeping the module's own, as torch loads one that carries no version
-    # (made by hand, or saved before the count existed).
-    _optional_state = ("num_batches_tracked",)
+    # torch's format 2 added the count: a state dict without it loads, unless it records format 2 (see Module).
+    _version = 2
+    _added_in_version = {"num_batches_tracked": 2}
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, *, bias=True):
         super().__init__()

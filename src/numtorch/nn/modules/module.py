@@ -95,8 +95,11 @@ class Module:
         ...         return self.out(F.relu(self.hidden(x)))
     """
 
-    # Entries of the state a checkpoint may lack: loading keeps the module's own value and reports none missing.
-    _optional_state = ()
+    # The format of this module's state, which its state dicts record (in ``_metadata``, as torch's do), and the
+    # entries added in a later format, by the version that added them: a state dict of an older format, or one that
+    # records none (made by hand), may lack them, and loading keeps the module's own.
+    _version = 1
+    _added_in_version = {}
 
     def __init__(self):
         set_ = super().__setattr__
@@ -417,7 +420,11 @@ class Module:
     # ----- state --------------------------------------------------------------------------------------
     def state_dict(self, destination=None, prefix="", keep_vars=False):
         """Parameters and persistent buffers by dotted name, in registration order, detached."""
-        destination = OrderedDict() if destination is None else destination
+        if destination is None:
+            destination = OrderedDict()
+            destination._metadata = OrderedDict()
+        if hasattr(destination, "_metadata"):
+            destination._metadata[prefix[:-1]] = {"version": self._version}
         for name, value in self._own_state():
             destination[prefix + name] = value if keep_vars else value.detach()
         for name, module in self._modules.items():
@@ -460,7 +467,9 @@ class Module:
                     head, dot, _ = key[len(prefix):].partition(".")
                     if head not in (module._modules if dot else own):
                         unexpected.append(key)
-        missing = [key for key, module, name, _ in slots if key not in state_dict and name not in module._optional_state]
+        recorded = getattr(state_dict, "_metadata", None) or {}
+        missing = [key for key, module, name, _ in slots if key not in state_dict
+                   and recorded.get(key[:-len(name) - 1], {}).get("version", 0) >= module._added_in_version.get(name, 0)]
         errors = []
         for key, _, _, target in slots:
             if key not in state_dict:
