@@ -3,7 +3,7 @@
 //
 // Without it the kernel's web worker starts only once JupyterLab has loaded and shown the notebook:
 // Pyodide's start (a few CPU-seconds of compiling and importing) waits for JupyterLab's (about as many),
-// with the second core idle. Started here, the two overlap. When the notebook opens, JupyterLab looks
+// with a second core idle. Started here, the two overlap. When the notebook opens, JupyterLab looks
 // for a running session of that path before starting one, and takes this one.
 //
 // Written by hand, not built: JupyterLab loads an extension as a webpack module-federation container, an
