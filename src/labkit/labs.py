@@ -16,6 +16,7 @@ The front matter names the check module: ``labkit: {title: ..., checks: dropout}
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 from dataclasses import dataclass
@@ -68,6 +69,11 @@ class Lab:
     def checks_module(self) -> str:
         return self.meta.get("checks", "")
 
+    @property
+    def tasks(self) -> dict[int, str]:
+        """The lab's tasks, by number: their titles, from its checks."""
+        return importlib.import_module(f"labkit.checks.{self.checks_module}").bank.tasks
+
     def hidden_tests(self) -> list[HiddenTest]:
         tests = []
         for cell in self.source.cells:
@@ -109,8 +115,9 @@ class Lab:
         nb = nbformat.v4.new_notebook(cells=cells)
         nb.metadata["kernelspec"] = {"display_name": DISPLAY_NAME, "language": "python", "name": KERNEL_NAME}
         nb.metadata["language_info"] = {"name": "python"}
-        # The title and checks let a first cell show progress where the labs' sources are not (the browser lab).
-        nb.metadata["labkit"] = {"lab": self.name, "title": self.title, "checks": self.checks_module}
+        # The title and tasks let a first cell show progress where the labs' sources are not (the browser lab).
+        nb.metadata["labkit"] = {"lab": self.name, "title": self.title,
+                                 "tasks": {str(number): title for number, title in self.tasks.items()}}
         return nb
 
 

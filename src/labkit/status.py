@@ -13,7 +13,6 @@ Per task, the most recently run cell that checked it (a check cell or the summar
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 from dataclasses import dataclass
@@ -62,10 +61,8 @@ def saved_results(nb) -> list[dict]:
     return [result for _, result in sorted(found, key=lambda pair: pair[0])]
 
 
-def task_states(checks_module: str, nb) -> list[TaskStatus]:
-    """Where each task of the lab checked by `labkit.checks.<checks_module>` stands in notebook `nb` (None: no
-    notebook)."""
-    tasks = importlib.import_module(f"labkit.checks.{checks_module}").bank.tasks
+def task_states(tasks: dict[int, str], nb) -> list[TaskStatus]:
+    """Where each of a lab's `tasks` (titles by number) stands in notebook `nb` (None: no notebook)."""
     latest: dict[int, list[dict]] = {}
     for result in saved_results(nb) if nb is not None else []:
         for task in {c.get("task") for c in result["checks"]}:
@@ -108,13 +105,12 @@ def lab_lines(lab: Lab, folder: Path, labs: list[Lab]) -> list[str]:
     nb = _read(path)
     if nb is None:
         return [f"{lab.title}: {path.name} is not a readable notebook"]
-    return progress_lines(lab.title, lab.checks_module, path, nb)
+    return progress_lines(lab.title, lab.tasks, path, nb)
 
 
-def progress_lines(title: str, checks_module: str, path: Path, nb) -> list[str]:
-    """Where the lab of that title and checks module stands in notebook `nb`, read from `path`: a line, then one
-    per task."""
-    states = task_states(checks_module, nb)
+def progress_lines(title: str, tasks: dict[int, str], path: Path, nb) -> list[str]:
+    """Where the lab of that title and tasks stands in notebook `nb`, read from `path`: a line, then one per task."""
+    states = task_states(tasks, nb)
     return [f"{title} ({path.name}): {lab_state(states)}"] + [f"  {s}" for s in states]
 
 
@@ -153,18 +149,18 @@ def show(lab_name: str, folder: str | os.PathLike = ".") -> None:
 
 def show_from_the_notebook(lab_name: str, folder: Path) -> None:
     """Without the labs' sources (the browser lab): where the lab stands, from its notebook alone, whose metadata
-    names the lab's title and checks as `labkit release` wrote them."""
+    names the lab's title and tasks as `labkit release` wrote them."""
     path = folder / f"{lab_name}.ipynb"
     try:
         nb = json.loads(path.read_text(encoding="utf-8"))
         meta = nb["metadata"]["labkit"]
-        title, checks_module = meta["title"], meta["checks"]
-        lines = progress_lines(title, checks_module, path, nb)
+        tasks = {int(number): str(title) for number, title in meta["tasks"].items()}
+        lines = progress_lines(str(meta["title"]), tasks, path, nb)
     except FileNotFoundError:
         print(f"no progress to show: no saved copy of {path.name} in {folder.resolve()} to read it from")
         return
     except Exception as error:  # a learner's file may be anything; status only reports
-        print(f"no progress to show: {path.name} does not name its lab's checks as a released notebook does "
+        print(f"no progress to show: {path.name} does not name its lab's tasks as a released notebook does "
               f"({type(error).__name__}: {error})")
         return
     print("\n".join(lines))

@@ -119,5 +119,5 @@ def test_the_check_run_last_decides_even_after_a_kernel_restart_renumbered_the_c
 
     # The summary ran at count 9 before a restart; the task's check cell ran after it, at count 2.
     nb = nbformat.v4.new_notebook(cells=[saved(True, 2000.0, 2), saved(False, 1000.0, 9)])
-    (task1, task2) = task_states(LABS["2_dropout"].checks_module, nb)
+    (task1, task2) = task_states(LABS["2_dropout"].tasks, nb)
     assert task1.state == "done" and task2.state == "not started"

@@ -169,7 +169,8 @@ def test_a_lab_opened_by_its_link_has_its_kernel_started_before_jupyterlab_shows
         first = page.locator(".jp-Notebook .jp-CodeCell").first
         first.locator(".jp-InputArea-editor").click()
         page.keyboard.press("Shift+Enter")
-        first.locator(".jp-InputPrompt", has_text="[1]").wait_for(timeout=60_000)
+        # The lab's status, read from the notebook: the kernel has the site's files (its drive) as its folder.
+        first.locator(".jp-OutputArea-output", has_text="(0_linear.ipynb): not started").wait_for(timeout=60_000)
         start = page.evaluate("window.labkitStart")
     finally:
         context.close()

@@ -28,6 +28,9 @@
   }
 
   async function startKernel(server, path) {
+    // The kernel mounts the site's files (its drive) only if JupyterLite's service worker is registered when the
+    // kernel is made; JupyterLite registers it as its server starts, and a first visit waits for that here.
+    await navigator.serviceWorker.ready;
     const specs = await api(server, 'GET', 'api/kernelspecs');
     await api(server, 'POST', 'api/sessions', {
       path,
@@ -43,7 +46,7 @@
     autoStart: true,
     activate: (server) => {
       const path = new URLSearchParams(window.location.search).get('path');
-      if (!path || !path.endsWith('.ipynb')) {
+      if (!path || !path.endsWith('.ipynb') || !('serviceWorker' in navigator)) {
         return;
       }
       server.started
