@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 # neither, nor the labs' sources, and its labs' first cell must still show where the lab stands.
 
 DONE, PARTLY_DONE, NOT_STARTED = "done", "partly done", "not started"
+AS_LAST_SAVED = "(as this notebook was last saved: run its check cells and save it to update)"
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ def show(lab_name: str, folder: str | os.PathLike = ".") -> None:
         print(f"{lab.title}: no saved copy of this notebook in {Path(folder).resolve()} to read progress from")
         return
     print("\n".join(lab_lines(lab, Path(folder), labs)))
-    print("(as this notebook was last saved: run its check cells and save it to update)")
+    print(AS_LAST_SAVED)
 
 
 def show_from_the_notebook(lab_name: str, folder: Path) -> None:
@@ -164,7 +165,7 @@ def show_from_the_notebook(lab_name: str, folder: Path) -> None:
               f"({type(error).__name__}: {error})")
         return
     print("\n".join(lines))
-    print("(as this notebook was last saved: run its check cells and save it to update)")
+    print(AS_LAST_SAVED)
 
 
 def _read(path: Path):
