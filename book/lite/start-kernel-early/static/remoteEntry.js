@@ -28,9 +28,12 @@
   }
 
   async function startKernel(server, path) {
-    // The kernel mounts the site's files (its drive) only if JupyterLite's service worker is registered when the
-    // kernel is made; JupyterLite registers it as its server starts, and a first visit waits for that here.
+    // The kernel mounts the site's files (its drive) only if JupyterLite's service worker manager holds the worker's
+    // registration when the kernel is made. The manager registers the worker (a first visit) or looks its
+    // registration up (a return visit) as the server starts: wait for the worker, then for a lookup asked after
+    // the manager's, which the browser answers after it.
     await navigator.serviceWorker.ready;
+    await navigator.serviceWorker.getRegistration();
     const specs = await api(server, 'GET', 'api/kernelspecs');
     await api(server, 'POST', 'api/sessions', {
       path,
