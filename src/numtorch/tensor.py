@@ -47,11 +47,12 @@ def _binary(fn, a, b, **options):
 
 def _refuse_bool_subtraction(a, b):
     """torch has no ``-`` for booleans: a mask is inverted with ``~``. ``b`` is a tensor or a Python number."""
-    bools = [x.array.dtype == bool_ if isinstance(x, Tensor) else isinstance(x, (bool, np.bool_)) for x in (a, b)]
-    if all(bools):
+    a_bool = a.array.dtype.kind == "b"
+    b_bool = b.array.dtype.kind == "b" if isinstance(b, Tensor) else b is True or b is False or isinstance(b, np.bool_)
+    if a_bool and b_bool:
         raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
                            "`logical_xor()` operator instead.")
-    if any(bools):
+    if a_bool or b_bool:
         raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to "
                            "invert a mask, use the `~` or `logical_not()` operator instead.")
 
@@ -432,8 +433,10 @@ class Tensor:
 
     def sub(self, other, alpha=1):
         """``self - alpha * other``."""
-        _refuse_bool_subtraction(self, other)
-        return self - (other * alpha if alpha != 1 else other)
+        if alpha == 1:
+            return self - other
+        _refuse_bool_subtraction(self, other)  # before scaling turns a bool into a number
+        return self - other * alpha
 
     def mul(self, other):
         """``self * other``."""
