@@ -91,7 +91,7 @@ $(SRC_STAMP): $(shell find src -name '*.py') $(TORCH_STAMP)
 LITE_APP := _build/lite/app
 LITE_STAMP := _build/lite.stamp
 $(LITE_STAMP): $(VENV_STAMP) $(NODE_STAMP) $(shell find src labs book -name '*.py' -o -name '*.md' -o -name '*.npz') \
-  $(shell find book/lite -type f) pyproject.toml
+  $(shell find book/lite -type f -not -path '*/__pycache__/*') pyproject.toml
 	$(BIN)/python book/lite/build.py --out $(LITE_APP)
 	touch $@
 
