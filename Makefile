@@ -28,10 +28,12 @@ BIN := .venv/bin
 # one BLAS/OpenMP thread each avoids threads stalling on each other. `make bench` sets its own.
 export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
+VENV_MADE := .venv/pyvenv.cfg
 VENV_STAMP := .venv/.installed
 # torch is a test-only dependency (parity tests). Exactly this version: it is on the
 # machine's disk, while any other one would be a multi-GB CUDA download.
 TORCH := torch==2.13.0
+TORCH_WHEEL_STAMP := .venv/.torch-wheel-installed
 TORCH_STAMP := .venv/.torch-installed
 NODE_STAMP := node_modules/.installed
 # Browser files the site serves itself (see "Offline" in _config.yml). Sphinx copies the
@@ -48,15 +50,23 @@ NOTEBOOKS = $(shell grep -rl --include='*.md' '^kernelspec:' book)
 
 venv: $(VENV_STAMP)
 
+$(VENV_MADE):
+	python3 -m venv .venv
+
 # pip byte-compiles what it installs on one core, while npm's work is long done: here compileall does it on every
 # core, afterwards, and like pip it leaves a file that is not this Python's syntax uncompiled.
-$(VENV_STAMP): requirements.txt pyproject.toml
-	python3 -m venv .venv
+$(VENV_STAMP): $(VENV_MADE) requirements.txt pyproject.toml
 	$(BIN)/pip install --progress-bar off --no-compile -r requirements.txt -e .
 	$(BIN)/python -c "import compileall; compileall.compile_dir('.venv/lib', quiet=2, workers=0)"
 	touch $@
 
-$(TORCH_STAMP): $(VENV_STAMP)
+# pip installs on one core, so torch's own wheel goes in by a second pip beside the first: torch needs nothing of
+# requirements.txt, and neither pip writes what the other does. Its dependencies come after, from torch's metadata.
+$(TORCH_WHEEL_STAMP): $(VENV_MADE)
+	$(BIN)/pip install --progress-bar off --no-deps $(TORCH)
+	touch $@
+
+$(TORCH_STAMP): $(VENV_STAMP) $(TORCH_WHEEL_STAMP)
 	$(BIN)/pip install --progress-bar off $(TORCH)
 	touch $@
 

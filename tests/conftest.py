@@ -17,6 +17,12 @@ from processes import stop
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "book" / "extensions"))
 import warm_kernels  # noqa: E402  (book/extensions: `make html` runs the book's pages in its kernels too)
 
+# `make` gives every process one BLAS/OpenMP thread (Makefile); so does pytest run by hand, for its kernels and
+# subprocesses: on two cores shared by several kernels, threads of their own stall on each other, and a page that
+# times PyTorch against loops (book/05_convolution) failed its claim.
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
 CHROMIUM = "/usr/bin/chromium"  # Debian's: Playwright's own browser download needs the internet
 # Without the networking flags Chromium phones home at start-up, and those requests fail
 # on a machine with no internet. The sandbox needs privileges CI's root user lacks. No host
