@@ -60,10 +60,12 @@ $(VENV_STAMP): $(VENV_MADE) requirements.txt pyproject.toml
 	$(BIN)/python -c "import compileall; compileall.compile_dir('.venv/lib', quiet=2, workers=0)"
 	touch $@
 
-# pip installs on one core, so torch's own wheel goes in by a second pip beside the first: torch needs nothing of
-# requirements.txt, and neither pip writes what the other does. Its dependencies come after, from torch's metadata.
+# pip installs on one core, so torch's wheel goes in by a second pip beside the first, with those of its
+# dependencies that nothing in requirements.txt needs: neither pip writes what the other does. The rest (Jinja2,
+# typing-extensions, setuptools) the first one brings, and `pip install torch` then checks torch's metadata.
+TORCH_ONLY_DEPS := sympy mpmath networkx filelock fsspec
 $(TORCH_WHEEL_STAMP): $(VENV_MADE)
-	$(BIN)/pip install --progress-bar off --no-deps $(TORCH)
+	$(BIN)/pip install --progress-bar off --no-deps $(TORCH) $(TORCH_ONLY_DEPS)
 	touch $@
 
 $(TORCH_STAMP): $(VENV_STAMP) $(TORCH_WHEEL_STAMP)

@@ -237,6 +237,8 @@ for folder in [os.getcwd(), os.path.dirname(os.getcwd()), os.environ.get("TMPDIR
         except OSError:
             break
 """),
+    # Its cell spins a few seconds and ends, while its children spin on until the grader ends them with the kernel;
+    # a cell that spun on to its time limit (20 s in these gradebooks) would only keep the shared cores busy longer.
     Attack("processes that keep every core busy", """
 import os, time
 def spin(seconds):
@@ -247,7 +249,7 @@ for _ in range(3):
     if os.fork() == 0:
         spin(40)
         os._exit(0)
-spin(40)
+spin(5)
 """),
     Attack("SysV shared memory that outlives the kernel", """
 import ctypes
