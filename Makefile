@@ -4,10 +4,9 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DELETE_ON_ERROR:
 .PHONY: venv html book notebooks check test test-all-but-site test-site lab bench clean
-# Three recipes at a time (on CI's 2 cores): while pip fills the venv, a second pip installs torch and npm fills
-# node_modules; then Sphinx runs the pages while the browser lab builds and the tests that need no built book run.
-# (With two, Sphinx waited for the browser lab's build, and the site's tests, which need both, started later.)
-MAKEFLAGS += --jobs=3
+# Two recipes at a time (CI has 2 cores): while pip fills the venv, npm fills node_modules; while
+# Sphinx runs the pages, the browser lab builds and the tests that need no built book run.
+MAKEFLAGS += --jobs=2
 # Each recipe's output is shown whole once it ends, so that two pytest runs do not interleave; but not
 # `make lab`'s, which runs until stopped: JupyterLab's URL must show as soon as it is printed.
 ifeq ($(filter lab,$(MAKECMDGOALS)),)
