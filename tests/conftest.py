@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "book" / "extension
 import warm_kernels  # noqa: E402  (book/extensions: `make html` runs the book's pages in its kernels too)
 
 # `make` gives every process one BLAS/OpenMP thread (Makefile); so does pytest run by hand, for its kernels and
-# subprocesses: on two cores shared by several kernels, threads of their own stall on each other, and a page that
-# times PyTorch against loops (book/05_convolution) failed its claim.
+# subprocesses, so that both run the same way: on two cores shared by several kernels, threads of their own only
+# wait on each other. (A run by hand without it once failed the convolution page's timing claim on torch.)
 for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(_name, "1")
 
