@@ -41,6 +41,7 @@
       type: 'notebook',
       kernel: { name: specs.default },
     });
+    console.info(`${NAME}: asked for the kernel of ${path} at ${Math.round(performance.now())} ms`);
   }
 
   const plugin = {
