@@ -32,10 +32,10 @@ from test_site import ROOT
 from test_widgets_site import shown, wait_for_change
 from visits import watch
 
-KERNEL_START = 300_000  # ms: Pyodide and its packages (165 s seen on 2 cores shared by 8 builds)
+KERNEL_START = 300_000  # ms: Pyodide and its packages, with room for a machine busy with other builds
 RUN_ALL = 300_000  # ms: a whole lab, its check cells included
 LABS = [lab.name for lab in load_labs(ROOT / "labs")]
-# The book's pages that train or read data (they once needed scikit-learn, which the browser lab has not).
+# The book's pages that train or read data: their data and everything they import must come from the site.
 DATA_PAGES = ["book/02_functionals/functional_network.ipynb", "book/09_capstone/index.ipynb"]
 RUN_PAGE = 1_200_000  # ms: the capstone page trains six CNNs of eight epochs each
 TUTORIAL_ARC = ROOT / "tests" / "programs" / "tutorial_arc.py"
