@@ -51,7 +51,9 @@ def test_an_infinite_loop_inside_a_test_costs_that_test(tmp_path, toy_labs):
 
 
 def test_a_loop_that_swallows_every_interrupt_is_stopped_by_the_notebook_limit(tmp_path, toy_labs):
-    stubborn = ("def double(x):\n    while True:\n        try:\n            while True:\n                pass\n"
+    # Asleep rather than spinning, which would only keep a core busy for the whole limit: the interrupts are swallowed
+    # either way (test_an_infinite_loop_in_a_cell_costs_that_cell_not_the_run spins).
+    stubborn = ("def double(x):\n    import time\n    while True:\n        try:\n            time.sleep(1)\n"
                 "        except BaseException:\n            pass")
     result = grade(write(tmp_path / "toy.ipynb", notebook(stubborn)), toy_labs, timeout=15)
     assert result["score"] == 0 and all(t["message"] for t in result["tests"]), dump(result)
