@@ -31,6 +31,8 @@ numtorch and its dependencies already there.
 
 Beside JupyterLite's own frontend extensions, the site has one of its own, start-kernel-early/: a
 notebook opened by a link (lab/index.html?path=...) has its kernel started while JupyterLab starts.
+And the kernel's worker is edited to import its modules before it changes into the site's files
+(`import_before_entering_the_drive`).
 
 JupyterLite is always built from a clean folder: an incremental `jupyter lite build` once kept an
 old jupyter-lite.json without the local pyodideUrl, and the kernel fell back to a CDN.
@@ -102,6 +104,17 @@ BOOK_NOTE = (
     "(Run ▸ Run All Cells), change them, run them again. Python runs in this browser; your changes "
     "are kept in this browser's storage (clearing the site's data deletes them)."
 )
+
+
+# The kernel's web worker (jupyterlite-pyodide-kernel 0.5.2, minified) mounts the site's files at /drive and
+# changes into that folder before it imports pyodide_kernel, IPython and the rest. The current folder is first on
+# sys.path, so each of those imports first looks in /drive, and each look is a synchronous request that the page
+# answers between JupyterLab's own start-up work: about 80 of them per start. Edited, the worker mounts the drive,
+# imports, and only then changes into the notebook's folder, by its full path: the kernel ends where it did.
+KERNEL_EXTENSION = "@jupyterlite/pyodide-kernel-extension"
+MOUNT_AND_ENTER = re.compile(r"(\w)\.mkdirTree\(t\),\1\.mount\((\w),\{\},t\),\1\.chdir\(t\),this\._driveFS=\2")
+ENTER_NOTEBOOK_FOLDER = 'e.mountDrive&&this._localPath&&a.push("import os",`os.chdir("${this._localPath}")`)'
+ENTER_AFTER_IMPORTS = 'e.mountDrive&&a.push("import os",`os.chdir("/drive/${this._localPath}")`)'
 
 
 class BuildError(RuntimeError):
@@ -291,7 +304,27 @@ def jupyter_lite_build(site: Path, output: Path) -> None:
     listed = json.loads((output / "api" / "contents" / "labs" / "all.json").read_text())
     if not any(item["name"].endswith(".ipynb") for item in listed["content"]):
         raise BuildError(f"expected the lab notebooks in the site's contents index, but got {listed['content']}")
+    import_before_entering_the_drive(output)
     declare_icon(output)
+
+
+def import_before_entering_the_drive(output: Path) -> None:
+    """Edit the kernel's worker (each copy in the extension's scripts) as KERNEL_EXTENSION's note above says."""
+    edited = False
+    for script in (output / "extensions" / KERNEL_EXTENSION / "static").glob("*.js"):
+        text = script.read_text(encoding="utf-8")
+        mounts, enters = len(MOUNT_AND_ENTER.findall(text)), text.count(ENTER_NOTEBOOK_FOLDER)
+        if not mounts and not enters:
+            continue
+        if not mounts or not enters or 't="/drive"' not in text:
+            raise BuildError(f"expected {script} to mount the site's files at /drive and change into the notebook's "
+                             f"folder as jupyterlite-pyodide-kernel 0.5.2 does, but got {mounts} mount(s) and "
+                             f"{enters} change(s) of folder")
+        text = MOUNT_AND_ENTER.sub(r"\1.mkdirTree(t),\1.mount(\2,{},t),this._driveFS=\2", text)
+        script.write_text(text.replace(ENTER_NOTEBOOK_FOLDER, ENTER_AFTER_IMPORTS), encoding="utf-8")
+        edited = True
+    if not edited:
+        raise BuildError(f"expected the kernel's worker among the scripts of {KERNEL_EXTENSION}, but found it in none")
 
 
 def declare_icon(output: Path) -> None:
