@@ -104,7 +104,8 @@ def test_a_kernel_does_not_outlive_a_grader_that_is_killed(tmp_path, toy_labs, s
                               stderr=subprocess.DEVNULL)
 
     def kernel_started():
-        return any("ipykernel_launcher" in line for line in leftovers(runs))
+        # The kernel's own process: the fence's launchers before it name ipykernel_launcher in their command lines too.
+        return any(line.split()[1:3] == ["-m", "ipykernel_launcher"] for line in leftovers(runs))
 
     try:
         for _ in range(600):  # until the learner's cell runs in its kernel
