@@ -6,7 +6,8 @@ recorded and refused (`site_page`). Python itself (Pyodide), numtorch, labkit an
 must therefore all come from the site.
 
 Every lab (as released, blank) runs its public checks to the summary; a lab opened by its link
-has its kernel's one web worker started by book/lite/start-kernel-early, while JupyterLab starts;
+has its kernel's one web worker started by book/lite/start-kernel-early, while JupyterLab starts,
+and that kernel imports before it enters the site's files (book/lite/build.py's edit of its worker);
 the capstone's solution, uploaded as a learner would bring a notebook in, trains its CNN and earns
 every public point;
 the book's pages that train on data run to their end; an explorer redraws live; the arc of
