@@ -75,6 +75,7 @@ TIERS = {
     "tests/labs/test_export_gradescope.py": "kernels",
     "tests/labs/test_fence.py": "kernels",
     "tests/labs/test_fence_parts.py": "kernels",
+    "tests/labs/test_fence_first_process.py": "kernels",
     "tests/labs/test_grader.py": "kernels",
     "tests/labs/test_gradebook_output.py": "kernels",
     "tests/labs/test_grading_labs.py": "kernels",

@@ -19,7 +19,9 @@ What holds, and where (the threat model is in labs/README.md):
 
 Always: a private work folder (mode 0700, in a run folder nobody can list), per-process limits on memory,
 CPU time and file size, and a grader that is a child subreaper and kills every process the submission
-left behind, ``setsid`` or not.
+left behind, ``setsid`` or not. Nothing outlives a grader that is killed: the fence's first process (PID 1 of
+its namespaces) never changes its credentials, so the death signal that ties it to the launcher holds, and it
+reads a pipe that only the grader holds open, whose end it sees however late it looks.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import itertools
 import os
 import resource
 import secrets
+import select
 import shutil
 import signal
 import stat
@@ -75,10 +78,15 @@ def fence_mode() -> tuple[str, str]:
     try:
         work = work_folder(run, how, uid_for_grading() if how == "root" else None)
         argv = launcher(work, how, cpu=20, uid=work.stat().st_uid) + [shutil.which("true") or "/bin/true"]
+        fence_reads, grader_holds = os.pipe()
         try:
-            done = subprocess.run(argv, capture_output=True, text=True, timeout=30, env=labkit_env())
+            done = subprocess.run(argv, stdin=fence_reads, capture_output=True, text=True, timeout=30,
+                                  env=labkit_env())
         except (OSError, subprocess.TimeoutExpired) as error:
             return "none", f"the {how} fence could not start: {error}"
+        finally:
+            os.close(fence_reads)
+            os.close(grader_holds)
         if done.returncode != 0:
             last = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
             return "none", f"the {how} fence could not start: {last}"
@@ -176,8 +184,10 @@ def work_folder(run: Path, how: str, uid: int | None) -> Path:
 
 
 def launcher(work: Path, how: str, cpu: float, uid: int) -> list[str]:
-    """The command that fences a kernel: it ends with "--", after which the kernel's own command goes. It dies
-    with the grader, should the grader be killed (--pdeathsig), and the kernel with it (--kill-child)."""
+    """The command that fences a kernel: it ends with "--", after which the kernel's own command goes. Its standard
+    input must be the read end of a pipe whose write end the grader alone holds, for as long as it wants the
+    kernel: once the grader closes it or is gone, the fence ends the kernel. It also dies with the grader
+    (--pdeathsig), and the kernel with it (--kill-child)."""
     inner = [sys.executable, "-m", "labkit.grader.fence", "--mode", how, "--work", str(work), "--cpu", str(int(cpu)),
              "--uid", str(uid), "--"]
     namespaces = ["--pid", "--fork", "--kill-child", "--mount-proc", "--net", "--mount", "--ipc"]
@@ -189,32 +199,85 @@ def launcher(work: Path, how: str, cpu: float, uid: int) -> list[str]:
     return [*with_grader, *inner]
 
 
-# ---- inside the namespaces: runs as root (or the user namespace's root) until it becomes the kernel ----
+# ---- inside the namespaces: PID 1 runs as root (or the user namespace's root); the kernel is its child ----
 
 def _inner(argv: list[str]) -> None:
+    """The fence's first process: it builds the new root, starts the kernel as its child, then waits. It keeps
+    the credentials it started with, and so the death signal that --kill-child gave it (a change of credentials
+    would clear it); in the namespaced modes, its end ends every process in them."""
     args, kernel = argv[: argv.index("--")], argv[argv.index("--") + 1:]
     work = Path(args[args.index("--work") + 1])
     cpu = int(args[args.index("--cpu") + 1])
     uid = int(args[args.index("--uid") + 1])
     how = args[args.index("--mode") + 1]
+    try:
+        given = os.fstat(0).st_mode
+    except OSError:
+        given = None
+    if given is None or not stat.S_ISFIFO(given):
+        sys.exit("the fence expected a pipe from the grader on its standard input, but got "
+                 + ("none" if given is None else f"a file of mode {stat.filemode(given)}"))
     if how == "root" and "-f" in kernel:  # the connection file jupyter_client wrote, for the kernel to read
         os.chown(kernel[kernel.index("-f") + 1], uid, uid)
     if how != "none":
         _enter_new_root(work, uid if how == "root" else 0)
-    _limit(cpu, processes=PROCESSES if how != "none" else PROCESSES + len(_processes_of(os.getuid())))
     env = _kernel_env(work)
+    # Ignored from before the fork, so that no interrupt finds this process between fork and the line below;
+    # the kernel's default comes back in the child, before its exec.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    first = os.getpid()
+    child = os.fork()
+    if child == 0:
+        try:
+            _become_kernel(kernel, env, work, how, cpu, uid, parent=first)
+        except BaseException as error:
+            os.write(2, f"the fence could not start the kernel: {type(error).__name__}: {error}\n".encode())
+        finally:
+            os._exit(127)
+    _stand_by(child)
+
+
+def _become_kernel(kernel: list[str], env: dict, work: Path, how: str, cpu: int, uid: int, parent: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    null = os.open(os.devnull, os.O_RDONLY)  # the grader's pipe is the fence's to read, not the kernel's
+    os.dup2(null, 0)
+    os.close(null)
+    _limit(cpu, processes=PROCESSES if how != "none" else PROCESSES + len(_processes_of(os.getuid())))
     os.chdir(work / "home")
     if how == "root":
         os.setgroups([])
         os.setgid(uid)
         os.setuid(uid)
     _no_new_privileges()
-    # A change of credentials (setuid above, the user namespace below) clears the death signal that ties this
-    # process to the launcher's: set it again last, so that the kernel never outlives a grader that was killed.
-    kernel = [tool("setpriv"), "--pdeathsig", "KILL", *kernel]
+    if how == "none":  # no namespace ends with the fence's first process: the kernel dies with it instead
+        end_with_parent(parent, signal.SIGKILL)
     if how == "userns":  # one user namespace down: the mounts above are locked for the kernel
         kernel = [tool("unshare"), "--user", "--mount", *kernel]
     os.execvpe(kernel[0], kernel, env)
+
+
+def _stand_by(kernel: int) -> None:
+    """Exit with the kernel's status once it ends; end it at once when the grader's pipe reaches its end (the
+    grader closed it, or is gone). Reaps, as PID 1 must, whatever else ends in the namespace."""
+    watch = select.poll()
+    watch.register(0, select.POLLIN)
+    watch.register(os.pidfd_open(kernel), select.POLLIN)
+    while True:
+        for fd, _ in watch.poll(1000):
+            if fd == 0 and not os.read(0, 4096):
+                os.kill(kernel, signal.SIGKILL)
+                os.write(2, b"the fence ended the kernel: the grader closed its pipe, or is gone\n")
+                os._exit(1)
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                os._exit(1)  # the kernel was reaped without being seen: cannot happen, but must not spin
+            if pid == 0:
+                break
+            if pid == kernel:
+                code = os.waitstatus_to_exitcode(status)
+                os._exit(code if code >= 0 else 128 - code)
 
 
 SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import secrets
 import subprocess
 import sys
@@ -192,16 +193,22 @@ class Session:
 
     def __enter__(self):
         stderr = self._stack.enter_context(open(self.log, "wb"))
+        # The fence's standard input: a pipe whose other end only this process holds, closed once the kernel is
+        # shut down (or by the system, should this process be killed), which ends the kernel.
+        fence_reads, grader_holds = os.pipe()
+        self._stack.callback(os.close, grader_holds)
         try:
             # cleanup_kc: on leaving, shut the kernel down and stop the client's threads, which nbclient
             # otherwise leaves running (pinging a dead kernel) when it was given the kernel manager.
             self._stack.enter_context(self.client.setup_kernel(
-                cleanup_kc=True, env=labkit_env(**fence.THREADS), cwd=str(self.work), stdout=subprocess.DEVNULL,
-                stderr=stderr))
+                cleanup_kc=True, env=labkit_env(**fence.THREADS), cwd=str(self.work), stdin=fence_reads,
+                stdout=subprocess.DEVNULL, stderr=stderr))
         except Exception as error:
             self._stack.close()
             raise KernelFailed(f"the kernel could not start ({type(error).__name__}: {limit_message(error)}); "
                                f"it printed: {_printed(self.log)}") from None
+        finally:
+            os.close(fence_reads)
         self.watchdog = self._stack.enter_context(fence.Watchdog(self.km.provisioner.pid, self.work))
         self._watch_for_drops()
         self.connection = KernelConnection(self.client, self.withheld, self._run_request, self.deadline)
