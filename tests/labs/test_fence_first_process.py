@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from instructor import as_user, root_or_skip
+from instructor import as_user, root_or_skip, throwaway_user
+from labkit.grader import fence
 
 FIRST_PROCESS = str(Path(__file__).with_name("fence_first_process.py"))
 SOURCE = str(Path(__file__).resolve().parents[2] / "src")
@@ -19,11 +20,9 @@ SOURCE = str(Path(__file__).resolve().parents[2] / "src")
 @pytest.fixture(scope="module", params=["root", "userns", "none"])
 def found(request, skip_or_fail_on_ci):
     """fence_first_process.py's findings, run as root, or as a throwaway user with user namespaces or without."""
-    from instructor import throwaway_user
-
     argv = [sys.executable, FIRST_PROCESS]
     if request.param == "root":
-        if fence_mode_here() != "root":
+        if fence.mode() != "root":
             pytest.skip("the root fence needs root")
         done = subprocess.run(argv, capture_output=True, text=True, timeout=600,
                               env={"PATH": "/usr/bin:/bin", "PYTHONPATH": SOURCE, "TMPDIR": "/tmp"})
@@ -41,12 +40,6 @@ def found(request, skip_or_fail_on_ci):
 @pytest.fixture
 def gone(found):
     return found["ways"]
-
-
-def fence_mode_here() -> str:
-    from labkit.grader import fence
-
-    return fence.mode()
 
 
 def test_nothing_outlives_a_grader_however_it_goes(gone):
