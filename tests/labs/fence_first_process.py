@@ -113,32 +113,23 @@ class Fence:
         return text
 
 
-def pipe_closed_while_the_kernel_runs(how: str) -> dict:
+def pipe_closed(how: str, before_the_fence_starts: bool) -> dict:
+    """The grader's pipe closed while the kernel runs, or before the fence starts."""
     one = Fence(how)
     fence_reads, grader_holds = os.pipe()
+    if before_the_fence_starts:
+        os.close(grader_holds)
     launched = one.launch(fence_reads)
     os.close(fence_reads)
-    started = until(one.kernel_running, 60)
-    os.close(grader_holds)
-    try:
-        launched.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        pass
-    return {"started": started, "exit": launched.returncode, "printed": one.what_it_printed(),
-            "left": one.left()}
-
-
-def pipe_closed_before_the_fence_starts(how: str) -> dict:
-    one = Fence(how)
-    fence_reads, grader_holds = os.pipe()
-    os.close(grader_holds)
-    launched = one.launch(fence_reads)
-    os.close(fence_reads)
+    started = None
+    if not before_the_fence_starts:
+        started = until(one.kernel_running, 60)
+        os.close(grader_holds)
     try:
         launched.wait(timeout=30)
     except subprocess.TimeoutExpired:
         pass
-    return {"started": None, "exit": launched.returncode, "printed": one.what_it_printed(),
+    return {"started": started, "exit": launched.returncode, "printed": one.what_it_printed(),
             "left": one.left()}
 
 
@@ -178,8 +169,8 @@ def attacked(how: str) -> dict:
 
 def main() -> None:
     how = fence.mode()
-    ways = {"pipe closed while the kernel runs": pipe_closed_while_the_kernel_runs(how),
-            "pipe closed before the fence starts": pipe_closed_before_the_fence_starts(how)}
+    ways = {"pipe closed while the kernel runs": pipe_closed(how, before_the_fence_starts=False),
+            "pipe closed before the fence starts": pipe_closed(how, before_the_fence_starts=True)}
     for after in KILL_AFTER:
         ways[f"grader killed {after:g} s into the start"] = grader_killed(how, after)
     print(json.dumps({"mode": how, "attacked": attacked(how), "ways": ways}))
