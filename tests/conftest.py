@@ -98,8 +98,8 @@ SHARED_UNITS = {
 
 # Site tests that share no module fixture are groups of their own, each test: the browser lab's, each a minute or
 # two of Pyodide, which as one file all waited for one worker; and the page loads (test_site.py loads every page of
-# the book), which as one file ended the run on one worker while the other idled. The browser lab's come first
-# in the files' order, the short page loads last, where they fill both workers to the end.
+# the book), which as one file ended the run on one worker while the other idled. In the files' order the browser
+# lab's come early and most page loads after them, where they fill both workers to the end.
 SPLIT_FILES = {"tests/site/test_lite.py", "tests/site/test_site.py", "tests/site/test_selfcheck_site.py",
                "tests/site/test_torch_download.py", "tests/site/test_widgets_site.py",
                "tests/site/test_exercises_site.py"}
