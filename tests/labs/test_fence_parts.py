@@ -1,5 +1,6 @@
 """The fenced kernel's parts: numtorch without the lab's layers, and no process left behind."""
 
+import contextlib
 import os
 import shutil
 import signal
@@ -126,3 +127,42 @@ def test_a_kernel_does_not_outlive_a_grader_that_is_killed(tmp_path, toy_labs, s
         grader.kill()
         shutil.rmtree(runs, ignore_errors=True)
 
+
+
+@pytest.mark.parametrize("grader", ["stays", "goes"])
+@pytest.mark.parametrize("pidfds", [True, False], ids=["pidfds", "pidfd_open refused"])
+def test_the_first_process_exits_with_its_kernel_or_ends_it_when_the_grader_goes(pidfds, grader):
+    # A container whose system-call filter predates pidfds refuses pidfd_open: the fence must still see its kernel end.
+    first_process = f"""
+import os, time
+from labkit.grader import fence
+if not {pidfds}:
+    def refused(pid):
+        raise PermissionError(1, "Operation not permitted")
+    os.pidfd_open = refused
+kernel = os.fork()
+if kernel == 0:
+    time.sleep({0.3 if grader == "stays" else 60})
+    os._exit(3)
+fence._stand_by(kernel)
+"""
+    fence_reads, grader_holds = os.pipe()
+    started = time.monotonic()
+    process = subprocess.Popen([sys.executable, "-c", first_process], stdin=fence_reads, stderr=subprocess.PIPE,
+                               env=fence.labkit_env(), start_new_session=True)
+    os.close(fence_reads)
+    if grader == "goes":
+        os.close(grader_holds)
+    try:
+        code = process.wait(timeout=30)
+    finally:
+        with contextlib.suppress(OSError):  # the kernel too, should the first process have left it behind
+            os.killpg(process.pid, signal.SIGKILL)
+        if grader == "stays":
+            os.close(grader_holds)
+    printed = process.stderr.read().decode()
+    if grader == "stays":
+        assert code == 3, printed
+    else:
+        assert code == 1 and "the grader closed its pipe, or is gone" in printed, printed
+    assert time.monotonic() - started < 10

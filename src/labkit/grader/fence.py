@@ -261,9 +261,13 @@ def _stand_by(kernel: int) -> None:
     grader closed it, or is gone). Reaps, as PID 1 must, whatever else ends in the namespace."""
     watch = select.poll()
     watch.register(0, select.POLLIN)
-    watch.register(os.pidfd_open(kernel), select.POLLIN)
+    try:
+        watch.register(os.pidfd_open(kernel), select.POLLIN)
+        period = 1000  # ms: the kernel's end wakes this process; the period only reaps the namespace's orphans
+    except OSError:  # a container whose system-call filter predates pidfds: look for the kernel's end often
+        period = 100
     while True:
-        for fd, _ in watch.poll(1000):
+        for fd, _ in watch.poll(period):
             if fd == 0 and not os.read(0, 4096):
                 os.kill(kernel, signal.SIGKILL)
                 os.write(2, b"the fence ended the kernel: the grader closed its pipe, or is gone\n")
