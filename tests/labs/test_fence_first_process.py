@@ -57,6 +57,7 @@ def test_a_closed_pipe_ends_a_running_kernel_with_the_reason(gone):
 def test_a_fence_started_after_its_grader_has_gone_ends_at_once(gone):
     seen = gone["pipe closed before the fence starts"]
     assert seen["exit"] == 1, seen
+    assert "the fence did not start the kernel" in seen["printed"], seen
 
 
 def test_the_kills_span_the_whole_start(gone):

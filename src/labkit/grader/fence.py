@@ -217,6 +217,15 @@ def _inner(argv: list[str]) -> None:
     if given is None or not stat.S_ISFIFO(given):
         sys.exit("the fence expected a pipe from the grader on its standard input, but got "
                  + ("none" if given is None else f"a file of mode {stat.filemode(given)}"))
+    # unshare --kill-child sets the death signal in this process a moment after forking it, which a busy machine can
+    # stretch: set it again, then look at the pipe. Had the launcher died before, the grader went first, and the
+    # pipe has reached its end already.
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    if select.select([0], [], [], 0)[0] and not os.read(0, 4096):
+        sys.exit("the fence did not start the kernel: the grader closed its pipe, or is gone")
     if how == "root" and "-f" in kernel:  # the connection file jupyter_client wrote, for the kernel to read
         os.chown(kernel[kernel.index("-f") + 1], uid, uid)
     if how != "none":
