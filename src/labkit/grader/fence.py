@@ -220,10 +220,7 @@ def _inner(argv: list[str]) -> None:
     # unshare --kill-child sets the death signal in this process a moment after forking it, which a busy machine can
     # stretch: set it again, then look at the pipe. Had the launcher died before, the grader went first, and the
     # pipe has reached its end already.
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
+    _set_death_signal(signal.SIGKILL)
     if select.select([0], [], [], 0)[0] and not os.read(0, 4096):
         sys.exit("the fence did not start the kernel: the grader closed its pipe, or is gone")
     if how == "root" and "-f" in kernel:  # the connection file jupyter_client wrote, for the kernel to read
@@ -411,12 +408,17 @@ def _no_new_privileges() -> None:
 def end_with_parent(parent: int, signal_number: int = signal.SIGTERM) -> None:
     """This process gets `signal_number` when its parent, `parent`, ends, however it ends (SIGKILL included); or
     at once, if that parent is already gone."""
+    if _set_death_signal(signal_number) and os.getppid() != parent:
+        os.kill(os.getpid(), signal_number)
+
+
+def _set_death_signal(signal_number: int) -> bool:
+    """Have this process get `signal_number` when its parent ends; False where the system cannot."""
     try:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal_number, 0, 0, 0)
     except (OSError, AttributeError):
-        return
-    if os.getppid() != parent:
-        os.kill(os.getpid(), signal_number)
+        return False
+    return True
 
 
 def become_subreaper() -> bool:
