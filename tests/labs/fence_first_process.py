@@ -16,27 +16,14 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from labkit.grader import fence
+from labtools import processes_naming
 
 # When the grader is killed, counted from the start of the fence: at once, before the new root is built; at
 # moments up to half a second in, inside the fence's start (an idle machine runs the kernel after about 0.1 s, a
 # busy one later); and (None) once the kernel runs, however long its start takes.
 KILL_AFTER = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, None)
-
-
-def running(token: str) -> dict[int, str]:
-    """The processes whose command line holds `token`: pid, command line."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if token in cmdline and entry.name != str(os.getpid()):
-            found[int(entry.name)] = cmdline.strip()
-    return found
 
 
 def until(condition, seconds: float) -> bool:
@@ -87,12 +74,12 @@ class Fence:
         self.argv = fence.launcher(work, how, cpu=60, uid=uid) + self.kernel
 
     def kernel_running(self) -> bool:
-        return " ".join(self.kernel) in running(self.token).values()
+        return " ".join(self.kernel) in processes_naming(self.token).values()
 
     def left(self) -> list[str]:
         """What still runs 10 s after the grader went; ended then, so that it burdens no later test."""
-        until(lambda: not running(self.token), 10)
-        left = running(self.token)
+        until(lambda: not processes_naming(self.token), 10)
+        left = processes_naming(self.token)
         for pid in left:
             try:
                 os.kill(pid, signal.SIGKILL)

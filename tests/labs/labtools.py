@@ -1,6 +1,7 @@
 """Helpers shared by the lab tests (a module of its own: `conftest` names collide across test folders)."""
 import hashlib
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -45,3 +46,17 @@ def labkit_export(platform: str, lab: str, out: Path, *options: str) -> subproce
     """`labkit export PLATFORM LAB --out OUT [OPTIONS]`, its output captured."""
     return subprocess.run([sys.executable, "-m", "labkit", "export", platform, lab, "--out", str(out), *options],
                           capture_output=True, text=True, timeout=300)
+
+
+def processes_naming(text: str) -> dict[int, str]:
+    """The processes, other than this one, whose command line holds `text`: pid, command line (spaces between the
+    arguments)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline and entry.name != str(os.getpid()):
+            found[int(entry.name)] = cmdline.strip()
+    return found

@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from instructor import gradebook, open_folder
-from labtools import sha256
+from labtools import processes_naming, sha256
 from labkit.grader import fence
 from redteam import ATTACKS, SABOTEUR
 
@@ -25,16 +25,7 @@ def with_cell(path: Path, code: str, out: Path) -> Path:
 
 def leftovers(runs: Path) -> list[str]:
     """Command lines of processes still running a grading kernel whose run folder lies in `runs`."""
-    mine = f"{runs}/labkit-run-"
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if mine in cmdline:
-            found.append(cmdline)
-    return found
+    return list(processes_naming(f"{runs}/labkit-run-").values())
 
 
 @pytest.fixture(scope="module", params=["root", "ordinary user"])
