@@ -2,6 +2,7 @@
 import hashlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -49,14 +50,26 @@ def labkit_export(platform: str, lab: str, out: Path, *options: str) -> subproce
 
 
 def processes_naming(text: str) -> dict[int, str]:
-    """The processes, other than this one, whose command line holds `text`: pid, command line (spaces between the
-    arguments)."""
+    """The processes, other than this one, whose command line holds `text` and that the kernel is not already ending:
+    pid, command line (spaces between the arguments). One with SIGKILL pending is left out: it runs no instruction of
+    its own again, though it can stay queued, waiting for a processor to die on, for many seconds on a busy machine (a
+    child forked an instant before its parent was killed, say)."""
     found = {}
     for entry in Path("/proc").iterdir():
         try:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if text not in cmdline or entry.name == str(os.getpid()) or killed(entry):
+                continue
         except OSError:
             continue
-        if text in cmdline and entry.name != str(os.getpid()):
-            found[int(entry.name)] = cmdline.strip()
+        found[int(entry.name)] = cmdline.strip()
     return found
+
+
+def killed(process: Path) -> bool:
+    """SIGKILL is pending for the process in /proc folder `process` (sent to it, or to its whole group)."""
+    pending = 0
+    for line in (process / "status").read_text().splitlines():
+        if line.startswith(("SigPnd:", "ShdPnd:")):
+            pending |= int(line.split()[1], 16)
+    return bool(pending & 1 << (signal.SIGKILL - 1))
