@@ -18,21 +18,12 @@ import sys
 import time
 
 from labkit.grader import fence
-from labtools import processes_naming
+from labtools import processes_naming, until
 
 # When the grader is killed, counted from the start of the fence: at once, before the new root is built; at
 # moments up to half a second in, inside the fence's start (an idle machine runs the kernel after about 0.1 s, a
 # busy one later); and (None) once the kernel runs, however long its start takes.
 KILL_AFTER = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, None)
-
-
-def until(condition, seconds: float) -> bool:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 SLEEPER = "import time; time.sleep(300)"

@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -73,3 +74,13 @@ def killed(process: Path) -> bool:
         if line.startswith(("SigPnd:", "ShdPnd:")):
             pending |= int(line.split()[1], 16)
     return bool(pending & 1 << (signal.SIGKILL - 1))
+
+
+def until(condition, seconds: float) -> bool:
+    """Whether `condition()` comes true within `seconds`, looking every 50 ms."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()

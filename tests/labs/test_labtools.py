@@ -4,12 +4,11 @@ import secrets
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from labtools import killed, processes_naming
+from labtools import killed, processes_naming, until
 
 
 @pytest.fixture
@@ -26,9 +25,7 @@ def test_a_stopped_process_with_a_signal_pending_still_counts_as_running(sleeper
     assert list(processes_naming(token)) == [process.pid]
     process.send_signal(signal.SIGSTOP)
     status = Path(f"/proc/{process.pid}/status")
-    deadline = time.monotonic() + 10
-    while "\nState:\tT" not in status.read_text() and time.monotonic() < deadline:
-        time.sleep(0.01)
+    until(lambda: "\nState:\tT" in status.read_text(), 10)
     process.send_signal(signal.SIGTERM)  # held pending while the process is stopped
     status = status.read_text()
     assert f"{1 << (signal.SIGTERM - 1):016x}" in status, status
