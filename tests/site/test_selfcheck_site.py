@@ -5,6 +5,7 @@ from pathlib import Path
 from PIL import Image
 
 import pytest
+from bs4 import BeautifulSoup
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,13 +23,13 @@ def test_every_chapter_and_the_primer_have_a_self_check_page():
 
 
 @pytest.mark.parametrize("path", self_check_pages())
-def test_self_check_page_has_at_least_three_questions_and_both_kinds(site_page, path):
-    visit = site_page(path)
-    page = visit.page
-    assert page.locator(".self-check").count() >= 3
-    assert page.locator(".self-check-reveal").count() >= 1
-    assert page.locator(".self-check-choice").count() >= 2
-    assert visit.problems == []
+def test_self_check_page_has_at_least_three_questions_and_both_kinds(site_root, path):
+    # The questions are the executed page's own markup (labkit.selfcheck writes it); that each page loads in the
+    # browser with no problem is test_site.py's, and that they answer on click is the tests below.
+    page = BeautifulSoup((site_root / path).read_text(encoding="utf-8"), "html.parser")
+    assert len(page.select(".self-check")) >= 3
+    assert len(page.select(".self-check-reveal")) >= 1
+    assert len(page.select(".self-check-choice")) >= 2
 
 
 def test_clicking_a_wrong_then_the_right_choice_shows_each_verdict(site_page):
