@@ -15,10 +15,11 @@ def test_pips_sources_and_limits_become_uvs_and_the_best_version_of_any_source_w
     env = uv_pip.uv_environment({
         "index-url": "https://mirror.invalid/simple", "extra-index-url": "file:///opt/a/simple\nfile:///opt/b/simple",
         "find-links": "/opt/wheels /srv/wheels", "constraint": "/etc/pip/constraints.txt", "cert": "/etc/ca.pem",
-        "disable-pip-version-check": "1"})
+        "proxy": "http://proxy.invalid:3128", "disable-pip-version-check": "1"})
     assert env == {"UV_INDEX_STRATEGY": "unsafe-best-match", "UV_DEFAULT_INDEX": "https://mirror.invalid/simple",
                    "UV_INDEX": "file:///opt/a/simple file:///opt/b/simple", "UV_FIND_LINKS": "/opt/wheels,/srv/wheels",
-                   "UV_CONSTRAINT": "/etc/pip/constraints.txt", "SSL_CERT_FILE": "/etc/ca.pem"}
+                   "UV_CONSTRAINT": "/etc/pip/constraints.txt", "SSL_CERT_FILE": "/etc/ca.pem",
+                   "ALL_PROXY": "http://proxy.invalid:3128"}
 
 
 def test_a_pip_setting_uv_would_not_follow_stops_the_install_naming_it():
