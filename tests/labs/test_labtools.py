@@ -15,6 +15,9 @@ from labtools import killed, processes_naming, until
 def sleeper():
     token = "labtools-" + secrets.token_hex(6)
     process = subprocess.Popen([sys.executable, "-c", f"import time; time.sleep(60)  # {token}"])
+    # Until it has started Python, the child shows this process's command line.
+    started = until(lambda: token.encode() in Path(f"/proc/{process.pid}/cmdline").read_bytes(), 30)
+    assert started, "the sleeper did not start within 30 s"
     yield process, token
     process.kill()
     process.wait()
