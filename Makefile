@@ -4,7 +4,7 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DELETE_ON_ERROR:
 .PHONY: venv html book notebooks check test test-all-but-site test-site lab bench clean
-# Two recipes at a time (CI has 2 cores): while pip fills the venv, npm fills node_modules; while
+# Two recipes at a time (CI has 2 cores): while uv fills the venv, npm fills node_modules; while
 # Sphinx runs the pages, the browser lab builds and the tests that need no built book run.
 MAKEFLAGS += --jobs=2
 # Each recipe's output is shown whole once it ends, so that two pytest runs do not interleave; but not
